@@ -1,0 +1,218 @@
+"""The simulator's records: payments, refunds, events, webhook endpoints, delivery attempts.
+
+Records are plain mutable dataclasses with ``__slots__`` (they are many, and small); the
+store owns them and the simulator changes them only under its lock. ``to_dict`` gives the
+JSON shape of the HTTP API.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_paysim.core.clock import format_time
+
+__all__ = [
+    "DeliveryAttempt",
+    "Event",
+    "IdempotencyRecord",
+    "Payment",
+    "Refund",
+    "WebhookEndpoint",
+    "dump_json",
+]
+
+
+def dump_json(value: Any) -> bytes:
+    """Compact UTF-8 JSON, the form every body of the simulator takes."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass(slots=True)
+class Refund:
+    """A refund of (part of) a payment; failed ones are kept too."""
+
+    id: str
+    payment_id: str
+    amount: int
+    currency: str
+    reason: str | None
+    status: str
+    created_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "refund",
+            "payment_id": self.payment_id,
+            "amount": self.amount,
+            "currency": self.currency,
+            "reason": self.reason,
+            "status": self.status,
+            "created_at": format_time(self.created_at),
+        }
+
+
+@dataclass(slots=True)
+class Payment:
+    """A payment and its money: what can be captured, what was captured, what was refunded."""
+
+    id: str
+    amount: int
+    currency: str
+    client_secret: str
+    payment_url: str
+    created_at: float
+    updated_at: float
+    capture_method: str = "automatic"
+    status: str = "requires_payment_method"
+    description: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    return_url: str | None = None
+    amount_capturable: int = 0
+    amount_captured: int = 0
+    amount_refunded: int = 0
+    failure_code: str | None = None
+    decline_code: str | None = None
+    failure_message: str | None = None
+    cancellation_reason: str | None = None
+    refunds: list[Refund] = field(default_factory=list)
+
+    @property
+    def webhook_url(self) -> str | None:
+        """The per-payment webhook target from ``metadata.webhook_url``."""
+        return self.metadata.get("webhook_url")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "payment",
+            "amount": self.amount,
+            "currency": self.currency,
+            "status": self.status,
+            "capture_method": self.capture_method,
+            "description": self.description,
+            "metadata": dict(self.metadata),
+            "client_secret": self.client_secret,
+            "payment_url": self.payment_url,
+            "return_url": self.return_url,
+            "amount_capturable": self.amount_capturable,
+            "amount_captured": self.amount_captured,
+            "amount_refunded": self.amount_refunded,
+            "failure_code": self.failure_code,
+            "decline_code": self.decline_code,
+            "failure_message": self.failure_message,
+            "cancellation_reason": self.cancellation_reason,
+            "refunds": [refund.to_dict() for refund in self.refunds],
+            "created_at": format_time(self.created_at),
+            "updated_at": format_time(self.updated_at),
+        }
+
+
+@dataclass(slots=True)
+class Event:
+    """Something that happened to a payment; ``body`` is the exact JSON that webhooks carry.
+
+    The body is serialised once, when the event happens, so that every delivery attempt sends
+    the same bytes and the payment snapshot costs one compact string.
+    """
+
+    id: str
+    type: str
+    payment_id: str
+    created_at: float
+    body: bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(self.body)
+        return result
+
+
+@dataclass(slots=True)
+class WebhookEndpoint:
+    """A registered webhook receiver with its own signing secret."""
+
+    id: str
+    url: str
+    enabled_events: list[str]
+    secret: str
+    created_at: float
+
+    def wants(self, event_type: str) -> bool:
+        """Whether this endpoint subscribes to ``event_type``."""
+        return "*" in self.enabled_events or event_type in self.enabled_events
+
+    def to_dict(self, *, with_secret: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "id": self.id,
+            "object": "webhook_endpoint",
+            "url": self.url,
+            "enabled_events": list(self.enabled_events),
+            "created_at": format_time(self.created_at),
+        }
+        if with_secret:
+            result["secret"] = self.secret
+        return result
+
+
+@dataclass(slots=True)
+class DeliveryAttempt:
+    """One attempt to deliver one event to one URL (``url`` None: captured, not sent).
+
+    Planned attempts (the outbox) have ``sent_at`` None and a ``due_at``; the dispatcher fills
+    in what was sent and what came back.
+    """
+
+    id: str
+    event_id: str
+    type: str
+    payment_id: str
+    url: str | None
+    endpoint_id: str | None
+    attempt: int
+    due_at: float
+    generation: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    status_code: int | None = None
+    error: str | None = None
+    succeeded: bool | None = None
+    sent_at: float | None = None
+    next_attempt_at: float | None = None
+    response_body: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        """Planned and not yet attempted."""
+        return self.sent_at is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "webhook_delivery",
+            "event_id": self.event_id,
+            "type": self.type,
+            "payment_id": self.payment_id,
+            "url": self.url,
+            "attempt": self.attempt,
+            "status_code": self.status_code,
+            "error": self.error,
+            "succeeded": self.succeeded,
+            "sent_at": None if self.sent_at is None else format_time(self.sent_at),
+            "next_attempt_at": (
+                None if self.next_attempt_at is None else format_time(self.next_attempt_at)
+            ),
+        }
+
+
+@dataclass(slots=True)
+class IdempotencyRecord:
+    """The stored answer to a request made with an ``Idempotency-Key``."""
+
+    scope: str
+    key: str
+    fingerprint: str
+    status: int
+    body: bytes
+    created_at: float

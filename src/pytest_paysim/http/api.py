@@ -1,0 +1,134 @@
+"""Handlers of the ``/v1`` API: parameters in, simulator call, JSON-ready dict out."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pytest_paysim._version import __version__
+
+if TYPE_CHECKING:
+    from pytest_paysim.http.app import Handler, RequestContext
+
+__all__ = ["HANDLERS"]
+
+
+def _list(items: list[Any], has_more: bool) -> dict[str, Any]:
+    return {"object": "list", "data": [item.to_dict() for item in items], "has_more": has_more}
+
+
+def health(ctx: RequestContext) -> tuple[int, Any]:
+    return 200, {"status": "ok", "version": __version__}
+
+
+def openapi(ctx: RequestContext) -> tuple[int, Any]:
+    from pytest_paysim.http.openapi import document
+
+    return 200, document(server_url=ctx.sim.config.base_url)
+
+
+def create_payment(ctx: RequestContext) -> tuple[int, Any]:
+    return 201, ctx.sim.create_payment(**ctx.body).to_dict()
+
+
+def list_payments(ctx: RequestContext) -> tuple[int, Any]:
+    q = ctx.query
+    items, has_more = ctx.sim.list_payments(
+        limit=q.get("limit", 10), starting_after=q.get("starting_after"), status=q.get("status")
+    )
+    return 200, _list(items, has_more)
+
+
+def get_payment(ctx: RequestContext) -> tuple[int, Any]:
+    return 200, ctx.sim.get_payment(ctx.args["id"]).to_dict()
+
+
+def pay_payment(ctx: RequestContext) -> tuple[int, Any]:
+    body = ctx.body
+    payment = ctx.sim.pay(
+        ctx.args["id"],
+        outcome=body.get("outcome"),
+        card_number=body.get("card_number"),
+        decline_code=body.get("decline_code"),
+    )
+    return 200, payment.to_dict()
+
+
+def capture_payment(ctx: RequestContext) -> tuple[int, Any]:
+    return 200, ctx.sim.capture(ctx.args["id"], amount=ctx.body.get("amount")).to_dict()
+
+
+def refund_payment(ctx: RequestContext) -> tuple[int, Any]:
+    refund = ctx.sim.refund(
+        ctx.args["id"], amount=ctx.body.get("amount"), reason=ctx.body.get("reason")
+    )
+    return 201, refund.to_dict()
+
+
+def cancel_payment(ctx: RequestContext) -> tuple[int, Any]:
+    payment = ctx.sim.cancel(
+        ctx.args["id"], cancellation_reason=ctx.body.get("cancellation_reason")
+    )
+    return 200, payment.to_dict()
+
+
+def get_refund(ctx: RequestContext) -> tuple[int, Any]:
+    return 200, ctx.sim.get_refund(ctx.args["id"]).to_dict()
+
+
+def list_events(ctx: RequestContext) -> tuple[int, Any]:
+    q = ctx.query
+    with ctx.sim.lock:
+        items, has_more = ctx.sim.store.list_events(
+            limit=q.get("limit", 10),
+            starting_after=q.get("starting_after"),
+            type=q.get("type"),
+            payment_id=q.get("payment_id"),
+        )
+    return 200, _list(items, has_more)
+
+
+def get_event(ctx: RequestContext) -> tuple[int, Any]:
+    return 200, ctx.sim.get_event(ctx.args["id"]).to_dict()
+
+
+def create_endpoint(ctx: RequestContext) -> tuple[int, Any]:
+    endpoint = ctx.sim.create_endpoint(
+        url=ctx.body["url"], enabled_events=ctx.body.get("enabled_events", ["*"])
+    )
+    result = endpoint.to_dict(with_secret=True)
+    if endpoint.secret.startswith("whsk_"):
+        from pytest_paysim.webhooks.signing import public_key_for
+
+        result["public_key"] = public_key_for(endpoint.secret)
+    return 201, result
+
+
+def list_endpoints(ctx: RequestContext) -> tuple[int, Any]:
+    with ctx.sim.lock:
+        endpoints = ctx.sim.store.list_endpoints()
+    return 200, _list(list(reversed(endpoints)), False)
+
+
+def delete_endpoint(ctx: RequestContext) -> tuple[int, Any]:
+    ctx.sim.delete_endpoint(ctx.args["id"])
+    return 200, {"id": ctx.args["id"], "object": "webhook_endpoint", "deleted": True}
+
+
+def list_deliveries(ctx: RequestContext) -> tuple[int, Any]:
+    q = ctx.query
+    limit = q.get("limit", 10)
+    with ctx.sim.lock:
+        items = ctx.sim.store.list_deliveries(
+            event_id=q.get("event_id"),
+            type=q.get("type"),
+            payment_id=q.get("payment_id"),
+            limit=limit + 1,
+        )
+    return 200, _list(items[:limit], len(items) > limit)
+
+
+HANDLERS: dict[str, Handler] = {
+    name: function
+    for name, function in globals().items()
+    if callable(function) and not name.startswith("_") and function.__module__ == __name__
+}

@@ -1,0 +1,441 @@
+"""The WSGI app: HTTP in, simulator calls, JSON out.
+
+Every request goes through the same checks, in the spec's order: injected faults, route
+(404/405), credentials (401/403), body size and type (413/415), the body and query (400),
+idempotency, then the operation. Any error is an :class:`~pytest_paysim.errors.ApiError`
+rendered here in one place; anything else is a bug, recorded so the running test fails::
+
+    app = PaysimApp(Simulator(SimulatorConfig(seed=1)))
+    werkzeug.serving.run_simple("127.0.0.1", 8080, app)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import socket
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
+from werkzeug.exceptions import NotFound
+
+from pytest_paysim.core.idempotency import fingerprint, validate_key
+from pytest_paysim.core.models import dump_json
+from pytest_paysim.core.simulator import Simulator
+from pytest_paysim.errors import (
+    ApiError,
+    ApiKeyInvalid,
+    ApiKeyMissing,
+    BodyTooLarge,
+    ClientSecretInvalid,
+    ContentTypeUnsupported,
+    InjectedFault,
+    InternalError,
+    InvalidJson,
+    MethodNotAllowed,
+    ParameterInvalid,
+    ResourceMissing,
+    RouteMissing,
+)
+from pytest_paysim.http.faults import Fault, Faults
+from pytest_paysim.http.routes import ROUTES_BY_ENDPOINT, Route, url_map
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = ["MAX_BODY_BYTES", "ConnectionDropped", "PaysimApp", "RequestContext"]
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 64
+JSON_HEADERS = [("Content-Type", "application/json")]
+
+Handler = Callable[["RequestContext"], tuple[int, Any]]
+
+
+class ConnectionDropped(ConnectionResetError):
+    """Raised after an injected fault closed the connection without an answer."""
+
+
+@dataclass
+class RequestContext:
+    """What a handler needs to know about its request."""
+
+    app: PaysimApp
+    route: Route
+    environ: WSGIEnvironment
+    args: dict[str, str]
+    query: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
+    credential: str = ""
+
+    @property
+    def sim(self) -> Simulator:
+        return self.app.simulator
+
+
+@dataclass
+class Response:
+    """A status, headers and the body bytes."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    content_type: str = "application/json"
+
+
+class PaysimApp:
+    """The simulator behind HTTP; one instance per server."""
+
+    def __init__(self, simulator: Simulator, *, version: str = "0") -> None:
+        from pytest_paysim.http import api, control, pages
+
+        self.simulator = simulator
+        self.version = version
+        self.faults = Faults()
+        self.url_map = url_map()
+        self._adapter = self.url_map.bind("paysim")
+        self.handlers: dict[str, Handler] = {**api.HANDLERS, **control.HANDLERS}
+        self.pages = pages
+        simulator.reset_listeners.append(lambda _generation: self.faults.clear())
+
+    # -- WSGI ---------------------------------------------------------------------------
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        try:
+            response = self.handle(environ)
+        except ConnectionDropped:
+            raise
+        except Exception as error:  # a bug: answer 500 and make the test fail with it
+            self.simulator.record_unexpected_error(error)
+            response = self.error_response(
+                InternalError("The simulator hit an internal error; it is reported to the test.")
+            )
+        status = f"{response.status} {_REASONS.get(response.status, 'Unknown')}"
+        headers = [
+            ("Content-Type", response.content_type),
+            ("Content-Length", str(len(response.body))),
+            *response.headers,
+        ]
+        start_response(status, headers)
+        return [response.body]
+
+    def handle(self, environ: WSGIEnvironment) -> Response:
+        """One request to one response (raises only ``ConnectionDropped`` or bugs)."""
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        path = _path(environ)
+        fault = None
+        if self.faults and not path.startswith("/_paysim/"):
+            fault = self.faults.take(method, path)
+            if fault is not None and fault.when == "before" and not fault.delay_only:
+                if fault.delay:
+                    time.sleep(fault.delay)
+                return self._fault_response(fault, environ)
+        try:
+            route, args = self._match(method, path)
+            if route.html:
+                return self.pages.render(self, route, environ, args)
+            response = self._api(route, args, environ, fault)
+        except ApiError as error:
+            response = self.error_response(error)
+        if fault is not None and fault.when == "after":
+            if fault.delay:
+                time.sleep(fault.delay)
+            if not fault.delay_only:
+                return self._fault_response(fault, environ)
+        return response
+
+    def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        try:
+            endpoint, args = self._adapter.match(path, method)
+        except NotFound:
+            raise RouteMissing(
+                f"No route {method} {path[:200]}; see /openapi.json for the routes.",
+            ) from None
+        except WerkzeugMethodNotAllowed as error:
+            allowed = sorted(set(error.valid_methods or ()) - {"HEAD"})
+            raise MethodNotAllowed(
+                f"{method} is not allowed on {path[:200]}; use {', '.join(allowed)}.",
+                headers={"Allow": ", ".join(allowed)},
+            ) from None
+        return ROUTES_BY_ENDPOINT[endpoint], args
+
+    def _api(
+        self,
+        route: Route,
+        args: dict[str, str],
+        environ: WSGIEnvironment,
+        fault: Fault | None,
+    ) -> Response:
+        raw = _read_body(environ) if route.body is not None else b""
+        query_pairs = _query(environ)
+        ctx = RequestContext(self, route, environ, args)
+        ctx.credential = self._authenticate(route, environ, args, query_pairs, raw)
+        data = self._parse_body(route, environ, raw)
+        ctx.query = route.query.parse(query_pairs, from_query=True)
+        key = environ.get("HTTP_IDEMPOTENCY_KEY") if route.idempotent else None
+        if key is None:
+            if fault is not None and fault.delay_only:
+                time.sleep(fault.delay)
+            if route.body is not None:
+                ctx.body = route.body.parse(data)
+            status, payload = self.handlers[route.endpoint](ctx)
+            return Response(status, dump_json(payload))
+        return self._idempotent(ctx, key, data, fault)
+
+    def _idempotent(
+        self, ctx: RequestContext, key: str, data: dict[str, Any], fault: Fault | None
+    ) -> Response:
+        sim = self.simulator
+        validate_key(key)
+        scope = ctx.credential
+        request_fingerprint = fingerprint("POST", _path(ctx.environ), data)
+        with sim.lock:
+            record = sim.idempotency.begin(sim.store, scope, key, request_fingerprint)
+        if record is not None:
+            return Response(record.status, record.body, [("Idempotent-Replayed", "true")])
+        stored = False
+        try:
+            if fault is not None and fault.delay_only:
+                time.sleep(fault.delay)
+            with sim.atomic():
+                assert ctx.route.body is not None
+                ctx.body = ctx.route.body.parse(data)
+                try:
+                    status, payload = self.handlers[ctx.route.endpoint](ctx)
+                    body = dump_json(payload)
+                except ApiError as error:
+                    # Errors about a payment's state carry its id and are results of the
+                    # execution, so they are stored; validation errors and 404s are not.
+                    if error.payment_id is None or isinstance(error, ResourceMissing):
+                        raise
+                    response = self.error_response(error)
+                    status, body = response.status, response.body
+                sim.idempotency.finish(sim.store, scope, key, request_fingerprint, status, body)
+                stored = True
+        finally:
+            if not stored:
+                sim.idempotency.release(scope, key)
+        return Response(status, body)
+
+    # -- credentials and bodies ------------------------------------------------------------
+
+    def _authenticate(
+        self,
+        route: Route,
+        environ: WSGIEnvironment,
+        args: dict[str, str],
+        query: dict[str, str],
+        raw: bytes,
+    ) -> str:
+        if route.auth == "none":
+            return ""
+        header = environ.get("HTTP_AUTHORIZATION")
+        if header is not None:
+            return self._check_api_key(header)
+        secret = query.get("client_secret")
+        if secret is None and raw:
+            secret = _peek_client_secret(raw)
+        if secret is None or route.auth != "key_or_secret":
+            raise ApiKeyMissing(
+                "Authenticate with `Authorization: Bearer <API key>` (or HTTP Basic with the "
+                "key as user name).",
+            )
+        self.check_client_secret(args["id"], secret)
+        return "client_secret:" + args["id"]
+
+    def _check_api_key(self, header: str) -> str:
+        scheme, _, value = header.strip().partition(" ")
+        key = ""
+        if scheme.lower() == "bearer":
+            key = value.strip()
+        elif scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(value.strip(), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                decoded = ""
+            key = decoded.partition(":")[0]
+        expected = self.simulator.secrets.api_key
+        if not key or not hmac.compare_digest(key.encode(), expected.encode()):
+            raise ApiKeyInvalid(
+                "The API key is not valid; use the key this server printed "
+                "(PAYSIM_API_KEY) as `Authorization: Bearer <key>`.",
+            )
+        return key
+
+    def check_client_secret(self, payment_id: str, secret: str) -> None:
+        """Raise 403 unless ``secret`` is the client secret of ``payment_id``."""
+        payment = self.simulator.store.get_payment(payment_id)
+        expected = payment.client_secret if payment is not None else ""
+        if not expected or not hmac.compare_digest(
+            secret.encode("utf-8", "replace"), expected.encode()
+        ):
+            raise ClientSecretInvalid(
+                "This client secret does not belong to this payment; use the payment's own "
+                "`client_secret`.",
+                param="client_secret",
+            )
+
+    def _parse_body(self, route: Route, environ: WSGIEnvironment, raw: bytes) -> dict[str, Any]:
+        if route.body is None:
+            return {}
+        if len(raw) > MAX_BODY_BYTES:
+            raise BodyTooLarge(f"The body is over {MAX_BODY_BYTES} bytes; send less.")
+        if not raw:
+            return {}
+        mimetype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        if mimetype != "application/json":
+            raise ContentTypeUnsupported(
+                "Send the body as JSON with `Content-Type: application/json`.",
+            )
+        return parse_json_object(raw)
+
+    # -- answers ----------------------------------------------------------------------------
+
+    def error_response(self, error: ApiError) -> Response:
+        """The JSON answer for ``error``."""
+        return Response(
+            error.status_code, dump_json(error.to_dict()), list(error.headers.items())
+        )
+
+    def _fault_response(self, fault: Fault, environ: WSGIEnvironment) -> Response:
+        if fault.drop_connection:
+            connection = environ.get("werkzeug.socket")
+            if isinstance(connection, socket.socket):
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            raise ConnectionDropped("connection dropped by an injected fault")
+        return self.error_response(InjectedFault(fault.status or 503))
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object from UTF-8 bytes, or 400 ``invalid_json`` saying what is wrong."""
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(
+            text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants
+        )
+    except UnicodeDecodeError:
+        raise InvalidJson("The body is not UTF-8; send UTF-8 encoded JSON.") from None
+    except RecursionError:
+        raise InvalidJson(f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels.") from None
+    except ValueError as error:
+        raise InvalidJson(f"The body is not valid JSON: {str(error)[:200]}.") from None
+    if not isinstance(value, dict):
+        raise InvalidJson("The body must be a JSON object, such as {\"amount\": 1999}.")
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise InvalidJson(f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels.")
+    return value
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise ValueError(f"duplicate key {name[:40]!r}")
+            seen.add(name)
+    return result
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _depth(value: Any) -> int:
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if level > deepest:
+            deepest = level
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return deepest
+
+
+def _path(environ: WSGIEnvironment) -> str:
+    raw: str = environ.get("PATH_INFO", "/") or "/"
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return raw
+
+
+def _query(environ: WSGIEnvironment) -> dict[str, str]:
+    text = environ.get("QUERY_STRING", "")
+    if not text:
+        return {}
+    pairs = parse_qsl(text, keep_blank_values=True, errors="replace")
+    result: dict[str, str] = {}
+    for name, value in pairs:
+        if name in result:
+            raise ParameterInvalid(
+                f"Query parameter `{name[:40]}` is given more than once; give it once.",
+                param=name[:40],
+            )
+        result[name] = value
+    return result
+
+
+def _read_body(environ: WSGIEnvironment) -> bytes:
+    length_text = environ.get("CONTENT_LENGTH") or ""
+    stream = environ["wsgi.input"]
+    if length_text:
+        try:
+            length = int(length_text)
+        except ValueError:
+            return b""
+        if length > MAX_BODY_BYTES:
+            return b"x" * (MAX_BODY_BYTES + 1)
+        data: bytes = stream.read(length) if length > 0 else b""
+        return data
+    if environ.get("wsgi.input_terminated"):
+        data = stream.read(MAX_BODY_BYTES + 1)
+        return data
+    return b""
+
+
+def _peek_client_secret(raw: bytes) -> str | None:
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    secret = value.get("client_secret") if isinstance(value, dict) else None
+    return secret if isinstance(secret, str) else None
+
+
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    302: "Found",
+    303: "See Other",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}

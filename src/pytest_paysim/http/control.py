@@ -1,0 +1,150 @@
+"""Handlers of the ``/_paysim`` control plane: what the ``paysim`` fixture does, over HTTP.
+
+For non-Python and end-to-end tests, and for ``pytest --paysim-url`` against a running
+``paysim serve``.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+from pytest_paysim.core.clock import format_time, parse_time
+from pytest_paysim.core.models import DeliveryAttempt
+from pytest_paysim.http.faults import Fault
+
+if TYPE_CHECKING:
+    from pytest_paysim.http.app import Handler, RequestContext
+
+__all__ = ["HANDLERS", "attempt_to_wire"]
+
+
+def _state(ctx: RequestContext) -> dict[str, Any]:
+    sim = ctx.sim
+    return {
+        "object": "paysim_state",
+        "seed": sim.ids.seed,
+        "generation": sim.generation,
+        "signature": sim.settings.signature,
+        "delivery": sim.settings.delivery,
+        "auto_success_rate": sim.settings.auto_success_rate,
+        "webhook_secret": sim.secrets.current(sim.settings.signature),
+        "webhook_public_key": sim.secrets.public_key,
+        "faults": ctx.app.faults.snapshot(),
+        **sim.forced.snapshot(),
+        "clock": _clock(ctx),
+        "unexpected_errors": list(sim.unexpected_errors),
+    }
+
+
+def _clock(ctx: RequestContext) -> dict[str, Any]:
+    return {"now": format_time(ctx.sim.clock.now()), "frozen": ctx.sim.clock.frozen}
+
+
+def control_reset(ctx: RequestContext) -> tuple[int, Any]:
+    body = ctx.body
+    ctx.sim.reset(
+        seed=body.get("seed"),
+        signature=body.get("signature"),
+        delivery=body.get("delivery"),
+        auto_success_rate=body.get("auto_success_rate"),
+        frozen_at=parse_time(body["clock"]) if "clock" in body else None,
+    )
+    return 200, _state(ctx)
+
+
+def control_outcomes(ctx: RequestContext) -> tuple[int, Any]:
+    body = ctx.body
+    times = body.get("times") if "times" in ctx.body else 1
+    if "refund_outcome" in body:
+        ctx.sim.forced.force_refund(body["refund_outcome"], times=times)
+    else:
+        ctx.sim.forced.force(
+            body["outcome"],
+            payment_id=body.get("payment_id"),
+            times=times,
+            decline_code=body.get("decline_code"),
+        )
+    return 200, _state(ctx)
+
+
+def control_clear_outcomes(ctx: RequestContext) -> tuple[int, Any]:
+    ctx.sim.forced.clear()
+    return 200, _state(ctx)
+
+
+def control_faults(ctx: RequestContext) -> tuple[int, Any]:
+    body = ctx.body
+    delay = float(body.get("delay", 0.0))
+    drop = bool(body.get("drop_connection", False))
+    status = body.get("status")
+    if status is None and not (delay and not drop):
+        status = 503
+    ctx.app.faults.add(
+        Fault(
+            method=body.get("method"),
+            path=body.get("path"),
+            status=status,
+            times=body.get("times") if "times" in body else 1,
+            when=body.get("when", "before"),
+            delay=delay,
+            drop_connection=drop,
+        )
+    )
+    return 200, _state(ctx)
+
+
+def control_clear_faults(ctx: RequestContext) -> tuple[int, Any]:
+    ctx.app.faults.clear()
+    return 200, _state(ctx)
+
+
+def control_clock(ctx: RequestContext) -> tuple[int, Any]:
+    body, clock = ctx.body, ctx.sim.clock
+    if "advance" in body:
+        clock.advance(float(body["advance"]))
+    elif "freeze" in body:
+        clock.freeze(None if body["freeze"] is None else parse_time(body["freeze"]))
+    else:
+        clock.unfreeze()
+    return 200, _clock(ctx)
+
+
+def control_get_clock(ctx: RequestContext) -> tuple[int, Any]:
+    return 200, _clock(ctx)
+
+
+def control_state(ctx: RequestContext) -> tuple[int, Any]:
+    return 200, _state(ctx)
+
+
+def control_deliveries(ctx: RequestContext) -> tuple[int, Any]:
+    with ctx.sim.lock:
+        attempts = list(ctx.sim.attempts)
+    return 200, {
+        "object": "list",
+        "data": [attempt_to_wire(attempt) for attempt in attempts],
+        "has_more": False,
+    }
+
+
+def control_rotate(ctx: RequestContext) -> tuple[int, Any]:
+    ctx.sim.rotate_webhook_secret()
+    return 200, _state(ctx)
+
+
+def attempt_to_wire(attempt: DeliveryAttempt) -> dict[str, Any]:
+    """A delivery attempt with what was sent, for a remote ``WebhookLog``."""
+    return {
+        **attempt.to_dict(),
+        "headers": dict(attempt.headers),
+        "body_base64": base64.b64encode(attempt.body).decode(),
+        "response_body": attempt.response_body,
+    }
+
+
+HANDLERS: dict[str, Handler] = {
+    name: function
+    for name, function in globals().items()
+    if name.startswith("control_") and callable(function)
+}

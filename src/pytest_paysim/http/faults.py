@@ -1,0 +1,85 @@
+"""Injected faults: answer a matching request with an error, slowly, or not at all.
+
+    faults.add(Fault(path="/v1/payments*", status=503, when="after"))
+    fault = faults.take("POST", "/v1/payments")   # used up after ``times`` matches
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Fault", "Faults"]
+
+
+@dataclass(slots=True)
+class Fault:
+    """One rule: for the next ``times`` matching requests (None: always)."""
+
+    method: str | None = None
+    path: str | None = None
+    status: int | None = 503
+    times: int | None = 1
+    when: str = "before"
+    delay: float = 0.0
+    drop_connection: bool = False
+
+    @property
+    def delay_only(self) -> bool:
+        """Only slows the request down; it then runs and answers as usual."""
+        return self.status is None and not self.drop_connection
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.path is None or fnmatch.fnmatchcase(path, self.path)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "times": self.times,
+            "when": self.when,
+            "delay": self.delay,
+            "drop_connection": self.drop_connection,
+        }
+
+
+class Faults:
+    """The faults of one test, matched in the order they were added."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[Fault] = []
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._rules.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def __bool__(self) -> bool:
+        return bool(self._rules)
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The first rule matching the request, counted as used; None when none matches."""
+        if not self._rules:
+            return None
+        with self._lock:
+            for rule in self._rules:
+                if rule.matches(method, path):
+                    if rule.times is not None:
+                        rule.times -= 1
+                        if rule.times <= 0:
+                            self._rules.remove(rule)
+                    return rule
+        return None
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [rule.to_dict() for rule in self._rules]

@@ -1,0 +1,263 @@
+"""``PaysimServer``: the simulator on werkzeug's threaded server, in a daemon thread.
+
+The same server the pytest plugin starts, usable from unittest, scripts or anything else::
+
+    with PaysimServer(seed=42) as server:
+        server.client.post("/v1/payments", json={"amount": 1999, "currency": "usd"})
+
+Port 0 (the default) binds a free port, read back into ``url``. Shutdown polls every 50 ms,
+so leaving the ``with`` block takes well under a second.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import requests
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from pytest_paysim._version import __version__
+from pytest_paysim.core.ids import random_seed
+from pytest_paysim.core.simulator import DEFAULT_RETRIES, Simulator, SimulatorConfig
+from pytest_paysim.core.store import MemoryStore, Store
+from pytest_paysim.errors import ConfigurationError
+from pytest_paysim.http.app import PaysimApp
+from pytest_paysim.webhooks.dispatcher import Dispatcher
+
+__all__ = ["PaysimClient", "PaysimServer"]
+
+POLL_INTERVAL_SECONDS = 0.05
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No request log lines: they would clutter test output and could show secrets."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        pass
+
+
+class PaysimClient:
+    """A small ``requests`` client with the server's base URL and API key applied."""
+
+    def __init__(self, base_url: str, api_key: str, *, verify: str | bool = True) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.headers["Authorization"] = f"Bearer {api_key}"
+        self.session.verify = verify
+
+    def url_for(self, path: str) -> str:
+        """The absolute URL of ``path``."""
+        return self.base_url + "/" + path.lstrip("/")
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Any request; ``timeout`` defaults to 10 seconds."""
+        kwargs.setdefault("timeout", 10)
+        return self.session.request(method, self.url_for(path), **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, json=json, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class PaysimServer:
+    """A running simulator: ``url``, ``api_key``, ``webhook_secret``, ``client``."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int | None = None,
+        api_key: str | None = None,
+        signature: str = "paysim",
+        delivery: str = "async",
+        webhook_retries: tuple[float, ...] | list[float] = DEFAULT_RETRIES,
+        webhook_timeout: float = 2.0,
+        auto_success_rate: float = 0.5,
+        db: str | os.PathLike[str] | None = None,
+        https: bool = False,
+        cert_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.seed = random_seed() if seed is None else seed
+        self.https = https
+        self.ca_file: str | None = None
+        self._cert_dir = cert_dir
+        self._options: dict[str, Any] = {
+            "api_key": api_key,
+            "signature": signature,
+            "delivery": delivery,
+            "webhook_retries": tuple(webhook_retries),
+            "webhook_timeout": webhook_timeout,
+            "auto_success_rate": auto_success_rate,
+        }
+        self.db = db
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.simulator: Simulator | None = None
+        self.app: PaysimApp | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._client: PaysimClient | None = None
+        if api_key is not None and not api_key.startswith("sk_test_"):
+            raise ConfigurationError("api_key must start with sk_test_")
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> PaysimServer:
+        """Bind, build the simulator and serve in a daemon thread."""
+        if self._server is not None:
+            return self
+        ssl_context = self._ssl_context() if self.https else None
+        server = make_server(
+            self.host,
+            self.port,
+            app=_not_ready,
+            threaded=True,
+            request_handler=_QuietHandler,
+            ssl_context=ssl_context,
+        )
+        server.daemon_threads = True  # type: ignore[attr-defined]
+        scheme = "https" if self.https else "http"
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        if self.https and self.host in ("127.0.0.1", "0.0.0.0"):
+            host = "localhost" if self.host == "0.0.0.0" else "127.0.0.1"
+        self.url = f"{scheme}://{host}:{server.server_port}"
+        self.port = server.server_port
+        config = SimulatorConfig(seed=self.seed, base_url=self.url, **self._options)
+        self.simulator = Simulator(config, store=self._store())
+        self.app = PaysimApp(self.simulator, version=__version__)
+        self.dispatcher = Dispatcher(self.simulator)
+        server.app = self.app
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": POLL_INTERVAL_SECONDS},
+            name="paysim-server",
+            daemon=True,
+        )
+        self._thread.start()
+        self.resume_deliveries()
+        return self
+
+    def _store(self) -> Store:
+        if self.db is None:
+            return MemoryStore()
+        from pytest_paysim.core.sqlite_store import SqliteStore
+
+        return SqliteStore(Path(self.db))
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        from pytest_paysim.tls import make_certificates
+
+        cert_dir = Path(self._cert_dir) if self._cert_dir else None
+        files = make_certificates(cert_dir)
+        self.ca_file = str(files.ca_file)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(files.cert_file), str(files.key_file))
+        return context
+
+    def resume_deliveries(self) -> None:
+        """Send what a persistent store still had planned (after a restart)."""
+        assert self.simulator is not None and self.dispatcher is not None
+        sim = self.simulator
+        with sim.lock:
+            pending = sim.store.pending_deliveries()
+            for attempt in pending:
+                attempt.generation = sim.generation
+        if pending:
+            self.dispatcher.submit(pending)
+
+    def stop(self) -> None:
+        """Stop serving and delivering; returns in well under a second."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(1.0)
+        if self.dispatcher is not None:
+            self.dispatcher.close(timeout=0.5)
+        if self.simulator is not None:
+            self.simulator.store.close()
+        if self._client is not None:
+            self._client.close()
+        self._server = None
+
+    def __enter__(self) -> PaysimServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- what tests use -----------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def _sim(self) -> Simulator:
+        if self.simulator is None:
+            raise ConfigurationError("the server is not started; use it as a context manager")
+        return self.simulator
+
+    @property
+    def api_key(self) -> str:
+        """The API key (``sk_test_...``)."""
+        return self._sim.secrets.api_key
+
+    @property
+    def signature(self) -> str:
+        """The session's signature scheme."""
+        return self._sim.config.signature
+
+    @property
+    def webhook_secret(self) -> str:
+        """The session secret: ``whsec_...``, or the ``whsk_...`` signing key under ed25519."""
+        return self._sim.secrets.current(self._sim.config.signature)
+
+    @property
+    def webhook_public_key(self) -> str | None:
+        """``whpk_...`` under the ed25519 scheme, else None."""
+        if self._sim.config.signature != "ed25519":
+            return None
+        return self._sim.secrets.public_key
+
+    def url_for(self, path: str) -> str:
+        """The absolute URL of ``path`` on this server."""
+        return self.url + "/" + path.lstrip("/")
+
+    @property
+    def client(self) -> PaysimClient:
+        """A ``requests`` client with the base URL and API key applied."""
+        if self._client is None:
+            self._client = PaysimClient(self.url, self.api_key, verify=self.ca_file or True)
+        return self._client
+
+
+def _not_ready(environ: Any, start_response: Any) -> list[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+    return [b'{"error":{"type":"api_error","code":"starting","message":"starting","param":null}}']
