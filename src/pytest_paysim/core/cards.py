@@ -1,6 +1,9 @@
 """The test cards: which number succeeds and which declines, with what code.
 
-    card_result("4000 0000 0000 9995")  # CardResult(outcome='fail', decline_code='insufficient_funds')
+Example::
+
+    card_result("4000 0000 0000 9995")
+    # CardResult(outcome='fail', decline_code='insufficient_funds')
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ def luhn_valid(digits: str) -> bool:
 
 
 def normalize_card_number(number: str) -> str:
-    """Strip spaces and dashes; raise ``ParameterInvalid`` unless 12–19 Luhn-valid digits."""
+    """Strip spaces and dashes; raise ``ParameterInvalid`` unless 12 to 19 Luhn-valid digits."""
     digits = number.replace(" ", "").replace("-", "")
     if not (digits.isascii() and digits.isdigit() and 12 <= len(digits) <= 19):
         raise ParameterInvalid(

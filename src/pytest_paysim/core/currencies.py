@@ -1,5 +1,7 @@
 """ISO 4217 currencies and their minor units, for validation and for showing amounts.
 
+Example::
+
     format_amount(1999, "usd")  # '19.99 USD'
     format_amount(500, "jpy")   # '500 JPY'
 """

@@ -27,7 +27,7 @@ KEY_TTL_SECONDS = 24 * 3600
 
 
 def validate_key(key: str) -> str:
-    """Raise 400 ``idempotency_key_invalid`` unless 1–255 printable ASCII characters."""
+    """Raise 400 ``idempotency_key_invalid`` unless 1 to 255 printable ASCII characters."""
     if not 1 <= len(key) <= 255 or not all(" " <= char <= "~" for char in key):
         raise IdempotencyKeyInvalid(
             "`Idempotency-Key` must be 1 to 255 printable ASCII characters, such as a UUID.",

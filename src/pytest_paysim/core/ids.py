@@ -1,5 +1,7 @@
 """Seeded generation of ids and secrets, so that a seed reproduces a run.
 
+Example::
+
     ids = IdGenerator(seed=42)
     ids.new("pay")   # 'pay_' + 24 base62 characters, the same for seed 42 every time
 """

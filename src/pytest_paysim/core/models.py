@@ -181,6 +181,8 @@ class DeliveryAttempt:
     sent_at: float | None = None
     next_attempt_at: float | None = None
     response_body: str | None = None
+    signed_with: str | None = None
+    """The first secret that signed this attempt (what a test verifies it with)."""
 
     @property
     def pending(self) -> bool:

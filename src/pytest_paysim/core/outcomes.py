@@ -14,9 +14,13 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PAY_OUTCOMES", "ForcedOutcomes", "ForcedRule"]
+from pytest_paysim.core.cards import DECLINE_CODES
+from pytest_paysim.errors import ParameterInvalid
+
+__all__ = ["PAY_OUTCOMES", "REFUND_OUTCOMES", "ForcedOutcomes", "ForcedRule"]
 
 PAY_OUTCOMES: tuple[str, ...] = ("succeed", "fail", "abandon")
+REFUND_OUTCOMES: tuple[str, ...] = ("fail",)
 
 
 @dataclass(slots=True)
@@ -53,14 +57,24 @@ class ForcedOutcomes:
         times: int | None = 1,
         decline_code: str | None = None,
     ) -> ForcedRule:
-        """Force the next ``times`` pay attempts (of ``payment_id``, or of any)."""
+        """Force the next ``times`` pay attempts (of ``payment_id``, or of any).
+
+        Raises ``ParameterInvalid`` for an unknown outcome or decline code, or ``times`` < 1,
+        here rather than as a crash at the next pay.
+        """
+        _check("outcome", outcome, PAY_OUTCOMES)
+        if decline_code is not None:
+            _check("decline_code", decline_code, DECLINE_CODES)
+        _check_times(times)
         rule = ForcedRule(outcome, times, payment_id, decline_code)
         with self._lock:
             self._pay.append(rule)
         return rule
 
     def force_refund(self, outcome: str, *, times: int | None = 1) -> ForcedRule:
-        """Force the next ``times`` refunds to end in ``outcome``."""
+        """Force the next ``times`` refunds to end in ``outcome`` (``"fail"``)."""
+        _check("refund_outcome", outcome, REFUND_OUTCOMES)
+        _check_times(times)
         rule = ForcedRule(outcome, times)
         with self._lock:
             self._refund.append(rule)
@@ -119,3 +133,17 @@ class ForcedOutcomes:
         rule.remaining -= 1
         if rule.remaining <= 0:
             rules.remove(rule)
+
+
+def _check(param: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ParameterInvalid(
+            f"`{param}` must be one of {', '.join(choices)}, not {value!r}.", param=param
+        )
+
+
+def _check_times(times: int | None) -> None:
+    if times is not None and (isinstance(times, bool) or times < 1):
+        raise ParameterInvalid(
+            "`times` must be a whole number >= 1, or None for always.", param="times"
+        )

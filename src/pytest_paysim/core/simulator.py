@@ -143,6 +143,8 @@ class Simulator:
         self.attempts: list[DeliveryAttempt] = []
         """This run's delivery attempts, in the order they were made (the webhook log)."""
         self.attempts_changed = threading.Condition(self.lock)
+        self.deliveries_busy: Callable[[], bool] = lambda: False
+        """Whether a delivery is in flight or due (the dispatcher sets this)."""
 
     # -- lifecycle ------------------------------------------------------------------------
 

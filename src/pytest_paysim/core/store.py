@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from pytest_paysim.core.models import (
     DeliveryAttempt,
@@ -27,7 +27,7 @@ from pytest_paysim.errors import ParameterInvalid
 
 __all__ = ["MemoryStore", "Page", "Store"]
 
-Page = tuple[list, bool]
+Page = tuple[list[Any], bool]
 
 
 class Store(Protocol):
@@ -83,6 +83,7 @@ class Store(Protocol):
         limit: int | None = None,
     ) -> list[DeliveryAttempt]:
         """Attempts made (not the planned ones), newest first."""
+
     def pending_deliveries(self) -> list[DeliveryAttempt]: ...
 
     def get_setting(self, name: str) -> str | None: ...

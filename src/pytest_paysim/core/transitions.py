@@ -64,25 +64,32 @@ class Transition:
 TRANSITIONS: tuple[Transition, ...] = (
     Transition("create", "", (), REQUIRES_PAYMENT_METHOD, "payment.created"),
     Transition(
-        "pay", "succeed, automatic capture", (REQUIRES_PAYMENT_METHOD, FAILED), SUCCEEDED,
+        "pay",
+        "succeed, automatic capture",
+        (REQUIRES_PAYMENT_METHOD, FAILED),
+        SUCCEEDED,
         "payment.succeeded",
     ),
     Transition(
-        "pay", "succeed, manual capture", (REQUIRES_PAYMENT_METHOD, FAILED), AUTHORIZED,
+        "pay",
+        "succeed, manual capture",
+        (REQUIRES_PAYMENT_METHOD, FAILED),
+        AUTHORIZED,
         "payment.authorized",
     ),
     Transition("pay", "fail", (REQUIRES_PAYMENT_METHOD, FAILED), FAILED, "payment.failed"),
     Transition(
-        "pay", "abandon", (REQUIRES_PAYMENT_METHOD, FAILED), REQUIRES_PAYMENT_METHOD,
+        "pay",
+        "abandon",
+        (REQUIRES_PAYMENT_METHOD, FAILED),
+        REQUIRES_PAYMENT_METHOD,
         "payment.requires_payment_method",
     ),
     Transition("capture", "full or partial", (AUTHORIZED,), CAPTURED, "payment.captured"),
     Transition("capture", "the captured amount", (SUCCEEDED,), CAPTURED, "payment.captured"),
     Transition("refund", "part of what is left", (SUCCEEDED, CAPTURED), None, "payment.refunded"),
     Transition("refund", "all that is left", (SUCCEEDED, CAPTURED), REFUNDED, "payment.refunded"),
-    Transition(
-        "refund", "forced to fail", (SUCCEEDED, CAPTURED), None, "payment.refund_failed"
-    ),
+    Transition("refund", "forced to fail", (SUCCEEDED, CAPTURED), None, "payment.refund_failed"),
     Transition(
         "cancel", "", (REQUIRES_PAYMENT_METHOD, FAILED, AUTHORIZED), CANCELED, "payment.canceled"
     ),

@@ -165,7 +165,7 @@ class PaysimApp:
                 f"{method} is not allowed on {path[:200]}; use {', '.join(allowed)}.",
                 headers={"Allow": ", ".join(allowed)},
             ) from None
-        return ROUTES_BY_ENDPOINT[endpoint], args
+        return ROUTES_BY_ENDPOINT[str(endpoint)], dict(args)
 
     def _api(
         self,
@@ -175,14 +175,14 @@ class PaysimApp:
         fault: Fault | None,
     ) -> Response:
         raw = _read_body(environ) if route.body is not None else b""
-        query_pairs = _query(environ)
+        query_pairs = _query_pairs(environ)
         ctx = RequestContext(self, route, environ, args)
-        ctx.credential = self._authenticate(route, environ, args, query_pairs, raw)
+        ctx.credential = self._authenticate(route, environ, args, dict(query_pairs), raw)
         data = self._parse_body(route, environ, raw)
-        ctx.query = route.query.parse(query_pairs, from_query=True)
+        ctx.query = route.query.parse(_unique(query_pairs), from_query=True)
         key = environ.get("HTTP_IDEMPOTENCY_KEY") if route.idempotent else None
         if key is None:
-            if fault is not None and fault.delay_only:
+            if fault is not None and fault.delay_only and fault.when == "before":
                 time.sleep(fault.delay)
             if route.body is not None:
                 ctx.body = route.body.parse(data)
@@ -203,7 +203,7 @@ class PaysimApp:
             return Response(record.status, record.body, [("Idempotent-Replayed", "true")])
         stored = False
         try:
-            if fault is not None and fault.delay_only:
+            if fault is not None and fault.delay_only and fault.when == "before":
                 time.sleep(fault.delay)
             with sim.atomic():
                 assert ctx.route.body is not None
@@ -376,11 +376,15 @@ def _path(environ: WSGIEnvironment) -> str:
         return raw
 
 
-def _query(environ: WSGIEnvironment) -> dict[str, str]:
+def _query_pairs(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     text = environ.get("QUERY_STRING", "")
     if not text:
-        return {}
-    pairs = parse_qsl(text, keep_blank_values=True, errors="replace")
+        return []
+    return parse_qsl(text, keep_blank_values=True, errors="replace")
+
+
+def _unique(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """The query as a dict; a name given twice is 400 (checked after the credentials)."""
     result: dict[str, str] = {}
     for name, value in pairs:
         if name in result:

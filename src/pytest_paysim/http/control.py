@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_paysim.core.clock import format_time, parse_time
 from pytest_paysim.core.models import DeliveryAttempt
+from pytest_paysim.errors import ParameterInvalid
 from pytest_paysim.http.faults import Fault
+from pytest_paysim.http.params import LATEST_TIME
 
 if TYPE_CHECKING:
     from pytest_paysim.http.app import Handler, RequestContext
@@ -34,6 +36,7 @@ def _state(ctx: RequestContext) -> dict[str, Any]:
         **sim.forced.snapshot(),
         "clock": _clock(ctx),
         "unexpected_errors": list(sim.unexpected_errors),
+        "deliveries_busy": sim.deliveries_busy(),
     }
 
 
@@ -102,6 +105,11 @@ def control_clear_faults(ctx: RequestContext) -> tuple[int, Any]:
 def control_clock(ctx: RequestContext) -> tuple[int, Any]:
     body, clock = ctx.body, ctx.sim.clock
     if "advance" in body:
+        if clock.now() + body["advance"] >= LATEST_TIME:
+            raise ParameterInvalid(
+                "`advance` would move the clock past the year 9000; advance it less.",
+                param="advance",
+            )
         clock.advance(float(body["advance"]))
     elif "freeze" in body:
         clock.freeze(None if body["freeze"] is None else parse_time(body["freeze"]))
@@ -140,6 +148,7 @@ def attempt_to_wire(attempt: DeliveryAttempt) -> dict[str, Any]:
         "headers": dict(attempt.headers),
         "body_base64": base64.b64encode(attempt.body).decode(),
         "response_body": attempt.response_body,
+        "signed_with": attempt.signed_with,
     }
 
 

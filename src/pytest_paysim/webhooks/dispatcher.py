@@ -92,6 +92,7 @@ class Dispatcher:
         simulator.delivery_listeners.append(self.submit)
         simulator.reset_listeners.append(self._on_reset)
         simulator.clock.subscribe(self._wake)
+        simulator.deliveries_busy = self.busy
 
     # -- planning ----------------------------------------------------------------------------
 
@@ -140,10 +141,12 @@ class Dispatcher:
             "Paysim-Event-Id": attempt.event_id,
             "Paysim-Delivery-Attempt": str(attempt.attempt),
         }
+        secrets = sim.secrets_for(attempt)
+        attempt.signed_with = secrets[0]
         headers.update(
             sign(
                 attempt.body,
-                sim.secrets_for(attempt),
+                secrets,
                 scheme=sim.settings.signature,
                 timestamp=int(time.time()),
                 msg_id=attempt.event_id,

@@ -1,0 +1,396 @@
+"""``Paysim``: the control handle of one test (the ``paysim`` fixture).
+
+    def test_decline(paysim):
+        payment = paysim.create_payment(amount=1999, currency="usd")
+        paysim.force_outcome("fail", decline_code="insufficient_funds")
+        assert paysim.pay(payment["id"])["decline_code"] == "insufficient_funds"
+
+Forcing, faults and time go straight to the simulator; the conveniences (``create_payment``,
+``pay``, ...) make real HTTP requests, so they exercise what the application exercises.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from pytest_paysim import errors
+from pytest_paysim.core.cards import DECLINE_CODES
+from pytest_paysim.core.clock import parse_time
+from pytest_paysim.core.outcomes import PAY_OUTCOMES
+from pytest_paysim.errors import ApiError, ConfigurationError
+from pytest_paysim.http.faults import Fault
+from pytest_paysim.inprocess import InProcessRouter
+from pytest_paysim.webhooks.log import WebhookLog
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+    from pytest_paysim.backends import Backend
+
+__all__ = ["Clock", "Paysim", "TestSettings", "raise_for_error"]
+
+_UNSET: Any = object()
+
+
+class TestSettings:
+    """What the ``paysim`` marker may override for one test."""
+
+    __test__ = False  # not a test class, whatever its name
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        outcome: str | None = None,
+        signature: str | None = None,
+        delivery: str | None = None,
+        clock: str | datetime | None = None,
+        auto_success_rate: float | None = None,
+    ) -> None:
+        if outcome is not None and outcome not in PAY_OUTCOMES:
+            raise ConfigurationError(
+                f"paysim marker: outcome must be one of {', '.join(PAY_OUTCOMES)}"
+            )
+        self.seed = seed
+        self.outcome = outcome
+        self.signature = signature
+        self.delivery = delivery
+        self.frozen_at = _to_epoch(clock) if clock is not None else None
+        self.auto_success_rate = auto_success_rate
+
+
+class Clock:
+    """The simulator clock, as a test moves it."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+
+    def now(self) -> datetime:
+        """The simulator's current time (UTC)."""
+        return _to_datetime(self._backend.clock_now())
+
+    @property
+    def frozen(self) -> bool:
+        return self._backend.clock_frozen()
+
+    def freeze(self, at: datetime | str | float | None = None) -> datetime:
+        """Stop the clock at ``at`` (a datetime, ISO text or epoch seconds), or now."""
+        return _to_datetime(self._backend.clock_freeze(None if at is None else _to_epoch(at)))
+
+    def advance(self, seconds: float | timedelta) -> datetime:
+        """Move the clock forward; retries due by then fire."""
+        if isinstance(seconds, timedelta):
+            seconds = seconds.total_seconds()
+        if seconds < 0:
+            raise ValueError("the clock only moves forward: pass seconds >= 0")
+        return _to_datetime(self._backend.clock_advance(float(seconds)))
+
+    def unfreeze(self) -> datetime:
+        """Let the clock run again from where it stands."""
+        return _to_datetime(self._backend.clock_unfreeze())
+
+
+class Paysim:
+    """Force outcomes, faults and time for one test; read its webhooks; call the API."""
+
+    def __init__(self, backend: Backend, settings: TestSettings) -> None:
+        self._backend = backend
+        self._settings = settings
+        self._router: InProcessRouter | None = None
+        self.client = backend.client
+        self.clock = Clock(backend)
+        self.webhooks = WebhookLog(backend)
+        self.reset()
+
+    # -- state --------------------------------------------------------------------------------
+
+    @property
+    def seed(self) -> int:
+        """The seed of this test's ids and auto outcomes."""
+        return self._settings.seed
+
+    @property
+    def url(self) -> str:
+        """The simulator's base URL."""
+        return self.client.base_url
+
+    @property
+    def webhook_secret(self) -> str:
+        """The secret signing this test's webhooks (``whsk_`` under ed25519)."""
+        return self._backend.webhook_secret()
+
+    @property
+    def webhook_public_key(self) -> str:
+        """The ``whpk_`` key that verifies ed25519 webhooks."""
+        return self._backend.webhook_public_key()
+
+    def reset(self) -> None:
+        """Back to the start of the test: empty state, this test's seed and marker settings."""
+        settings = self._settings
+        self._backend.reset(
+            seed=settings.seed,
+            signature=settings.signature,
+            delivery=settings.delivery,
+            auto_success_rate=settings.auto_success_rate,
+            frozen_at=settings.frozen_at,
+        )
+        self.webhooks = WebhookLog(self._backend)
+        if settings.outcome is not None:
+            self.force_outcome(settings.outcome, times=None)
+
+    def unexpected_errors(self) -> list[str]:
+        """Tracebacks of simulator bugs (500s nobody injected) during this test."""
+        return self._backend.unexpected_errors()
+
+    # -- forcing ------------------------------------------------------------------------------
+
+    def force_outcome(
+        self,
+        outcome: str,
+        *,
+        payment_id: str | None = None,
+        times: int | None = 1,
+        decline_code: str | None = None,
+    ) -> None:
+        """The next ``times`` pay attempts (of ``payment_id``, or of any) end in ``outcome``."""
+        if outcome not in PAY_OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(PAY_OUTCOMES)}, not {outcome!r}")
+        if decline_code is not None and (outcome != "fail" or decline_code not in DECLINE_CODES):
+            raise ValueError(
+                f"decline_code goes with outcome='fail' and is one of {', '.join(DECLINE_CODES)}"
+            )
+        _check_times(times)
+        self._backend.force_outcome(
+            outcome, payment_id=payment_id, times=times, decline_code=decline_code
+        )
+
+    def force_refund_outcome(self, outcome: str = "fail", *, times: int | None = 1) -> None:
+        """The next ``times`` refunds fail (status ``failed``, ``payment.refund_failed``)."""
+        if outcome != "fail":
+            raise ValueError("the only refund outcome to force is 'fail'")
+        _check_times(times)
+        self._backend.force_refund_outcome(outcome, times=times)
+
+    def inject_fault(
+        self,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        status: int = _UNSET,
+        times: int | None = 1,
+        when: str = "before",
+        delay: float = 0.0,
+        drop_connection: bool = False,
+    ) -> None:
+        """Make the next ``times`` matching requests fail (``path`` is a glob).
+
+        ``when="before"``: answered with the fault, never executed. ``when="after"``: executed
+        and stored under its idempotency key, then the answer is lost. Only ``delay`` (no
+        ``status``): the request is slowed and then runs.
+        """
+        if when not in ("before", "after"):
+            raise ValueError("when must be 'before' or 'after'")
+        if delay < 0:
+            raise ValueError("delay must be >= 0 seconds")
+        _check_times(times)
+        if status is _UNSET:
+            status = None if (delay and not drop_connection) else 503
+        elif not 400 <= status <= 599:
+            raise ValueError("status must be an HTTP error status, 400 to 599")
+        self._backend.add_fault(
+            Fault(
+                method=method.upper() if method else None,
+                path=path,
+                status=status,
+                times=times,
+                when=when,
+                delay=delay,
+                drop_connection=drop_connection,
+            )
+        )
+
+    def rotate_webhook_secret(self) -> str:
+        """A new session secret; old and new both sign until the old one expires (24 h)."""
+        return self._backend.rotate_webhook_secret()
+
+    # -- in-process routing -------------------------------------------------------------------
+
+    def intercept(self, base_url: str) -> None:
+        """Route ``requests`` calls to ``base_url`` into the simulator, in process."""
+        if self._backend.local:
+            from pytest_paysim.backends import LocalBackend
+
+            assert isinstance(self._backend, LocalBackend)
+            self._routes().route(base_url, self._backend.app)
+        else:
+            self._routes().route(base_url, _Forwarder(self.url))
+
+    def route_webhooks(self, base_url: str, wsgi_app: WSGIApplication) -> None:
+        """Deliver webhooks addressed to ``base_url`` into ``wsgi_app``, in process."""
+        if not self._backend.local:
+            raise ConfigurationError(
+                "route_webhooks needs the simulator in this process; with --paysim-url the "
+                "server delivers over the network, so give it a reachable webhook URL"
+            )
+        self._routes().route(base_url, wsgi_app)
+
+    def _routes(self) -> InProcessRouter:
+        if self._router is None:
+            self._router = InProcessRouter()
+        return self._router
+
+    def close(self) -> None:
+        """Undo ``intercept`` and ``route_webhooks``."""
+        if self._router is not None:
+            self._router.stop()
+            self._router = None
+
+    # -- conveniences over the HTTP API -------------------------------------------------------
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        if method == "GET":
+            response = self.client.get(path)
+        else:
+            response = self.client.request(method, path, json=body if body is not None else {})
+        raise_for_error(response.status_code, response.content)
+        return response.json()
+
+    def create_payment(self, **params: Any) -> dict[str, Any]:
+        """``POST /v1/payments``; the created payment."""
+        result: dict[str, Any] = self._call("POST", "/v1/payments", params)
+        return result
+
+    def pay(
+        self, payment_id: str, outcome: str = "succeed", *, card_number: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /v1/payments/{id}/pay`` with ``outcome`` (or a test ``card_number``)."""
+        body = {"card_number": card_number} if card_number is not None else {"outcome": outcome}
+        result: dict[str, Any] = self._call("POST", f"/v1/payments/{payment_id}/pay", body)
+        return result
+
+    def capture(self, payment_id: str, amount: int | None = None) -> dict[str, Any]:
+        """``POST /v1/payments/{id}/capture``."""
+        body = {} if amount is None else {"amount": amount}
+        result: dict[str, Any] = self._call("POST", f"/v1/payments/{payment_id}/capture", body)
+        return result
+
+    def refund(
+        self, payment_id: str, amount: int | None = None, reason: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /v1/payments/{id}/refund``; the refund."""
+        body: dict[str, Any] = {}
+        if amount is not None:
+            body["amount"] = amount
+        if reason is not None:
+            body["reason"] = reason
+        result: dict[str, Any] = self._call("POST", f"/v1/payments/{payment_id}/refund", body)
+        return result
+
+    def cancel(self, payment_id: str, reason: str | None = None) -> dict[str, Any]:
+        """``POST /v1/payments/{id}/cancel``."""
+        body = {} if reason is None else {"cancellation_reason": reason}
+        result: dict[str, Any] = self._call("POST", f"/v1/payments/{payment_id}/cancel", body)
+        return result
+
+    def get_payment(self, payment_id: str) -> dict[str, Any]:
+        """``GET /v1/payments/{id}``."""
+        result: dict[str, Any] = self._call("GET", f"/v1/payments/{payment_id}")
+        return result
+
+    def payments(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Every payment of this test, newest first (all pages)."""
+        found: list[dict[str, Any]] = []
+        query = "limit=100" + (f"&status={status}" if status else "")
+        while True:
+            after = f"&starting_after={found[-1]['id']}" if found else ""
+            page = self._call("GET", f"/v1/payments?{query}{after}")
+            found.extend(page["data"])
+            if not page["has_more"]:
+                return found
+
+    def add_webhook_endpoint(
+        self, url: str, events: tuple[str, ...] | list[str] = ("*",)
+    ) -> dict[str, Any]:
+        """Register a receiver; the endpoint with its ``secret``."""
+        result: dict[str, Any] = self._call(
+            "POST", "/v1/webhook_endpoints", {"url": url, "enabled_events": list(events)}
+        )
+        return result
+
+
+class _Forwarder:
+    """A WSGI app that forwards to a remote simulator (``intercept`` under --paysim-url)."""
+
+    def __init__(self, url: str) -> None:
+        import requests
+
+        self.url = url
+        self.session = requests.Session()
+        self.session.trust_env = False
+
+    def __call__(self, environ: Any, start_response: Any) -> list[bytes]:
+        from werkzeug.wrappers import Request
+
+        request = Request(environ)
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+        response = self.session.request(
+            request.method,
+            self.url + request.full_path.rstrip("?"),
+            data=request.get_data(),
+            headers=headers,
+            timeout=30,
+        )
+        start_response(
+            f"{response.status_code} {response.reason}",
+            [(k, v) for k, v in response.headers.items() if k.lower() not in _HOP_HEADERS],
+        )
+        return [response.content]
+
+
+_HOP_HEADERS = {"connection", "content-length", "transfer-encoding", "content-encoding"}
+
+
+def raise_for_error(status: int, body: bytes) -> None:
+    """Raise the ``ApiError`` subclass that an error answer names (its code picks it)."""
+    if status < 400:
+        return
+    import json
+
+    try:
+        error = json.loads(body)["error"]
+        code, message = error["code"], error["message"]
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(f"HTTP {status}: {body[:200]!r}") from None
+    cls = _ERRORS_BY_CODE.get(code)
+    if cls is None or code == "injected_fault":
+        raised = errors.InjectedFault(status, message)
+    else:
+        raised = cls(message, param=error.get("param"), payment_id=error.get("payment_id"))
+    raise raised
+
+
+_ERRORS_BY_CODE: dict[str, type[ApiError]] = {
+    cls.code: cls
+    for cls in vars(errors).values()
+    if isinstance(cls, type) and issubclass(cls, ApiError) and cls is not ApiError
+}
+
+
+def _check_times(times: int | None) -> None:
+    if times is not None and (isinstance(times, bool) or times < 1):
+        raise ValueError("times must be a positive number, or None for always")
+
+
+def _to_epoch(value: datetime | str | float) -> float:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.timestamp()
+    if isinstance(value, str):
+        return parse_time(value)
+    return float(value)
+
+
+def _to_datetime(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc)
