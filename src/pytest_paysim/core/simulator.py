@@ -48,7 +48,7 @@ from pytest_paysim.webhooks.signing import (
     public_key_for,
 )
 
-__all__ = ["SIGNATURE_SCHEMES", "DELIVERY_MODES", "Simulator", "SimulatorConfig", "Secrets"]
+__all__ = ["DELIVERY_MODES", "SIGNATURE_SCHEMES", "Secrets", "Simulator", "SimulatorConfig"]
 
 SIGNATURE_SCHEMES: tuple[str, ...] = ("paysim", "standard", "ed25519")
 DELIVERY_MODES: tuple[str, ...] = ("async", "sync")

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: makes .venv, installs the project with its test and
+# example extras, installs Debian's Chromium when missing, then lints, type-checks and tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[test,examples]"
+bash scripts/install-chromium.sh
+
+echo "== ruff"
+.venv/bin/ruff check src tests examples benchmarks
+.venv/bin/ruff format --check src tests examples benchmarks
+echo "== mypy"
+.venv/bin/mypy
+echo "== example shop (main job), serial and under xdist"
+.venv/bin/pytest --paysim examples/ -q -p no:cacheprovider
+.venv/bin/pytest --paysim -n 2 examples/ -q -p no:cacheprovider
+echo "== test suite"
+.venv/bin/pytest -n 2 -p no:cacheprovider
