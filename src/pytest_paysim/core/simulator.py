@@ -33,7 +33,7 @@ from pytest_paysim.core.models import (
     WebhookEndpoint,
     dump_json,
 )
-from pytest_paysim.core.outcomes import ForcedOutcomes
+from pytest_paysim.core.outcomes import PAY_OUTCOMES, ForcedOutcomes
 from pytest_paysim.core.store import MemoryStore, Store
 from pytest_paysim.errors import (
     AmountTooLarge,
@@ -75,9 +75,7 @@ class SimulatorConfig:
                 f"signature must be one of {', '.join(SIGNATURE_SCHEMES)}, not {self.signature!r}"
             )
         if self.delivery not in DELIVERY_MODES:
-            raise ConfigurationError(
-                f"delivery must be 'async' or 'sync', not {self.delivery!r}"
-            )
+            raise ConfigurationError(f"delivery must be 'async' or 'sync', not {self.delivery!r}")
         if not 0.0 <= self.auto_success_rate <= 1.0:
             raise ConfigurationError("auto_success_rate must be between 0 and 1")
         if any(delay < 0 for delay in self.webhook_retries):
@@ -152,7 +150,8 @@ class Simulator:
         """Secrets from the seed, or from the store when it already has them (a restart)."""
         rng = IdGenerator(derive_seed(self.config.seed, "secrets")).random
         made = Secrets(
-            api_key=self.config.api_key or "sk_test_" + IdGenerator(self.config.seed).token(24),
+            api_key=self.config.api_key
+            or "sk_test_" + IdGenerator(derive_seed(self.config.seed, "api_key")).token(24),
             hmac_secret=generate_hmac_secret(rng),
             signing_key=generate_signing_key(rng),
         )
@@ -312,6 +311,15 @@ class Simulator:
             raise ParameterInvalid(
                 "Pass either `outcome` or `card_number`, not both.", param="card_number"
             )
+        if outcome is not None and outcome not in PAY_OUTCOMES:
+            raise ParameterInvalid(
+                f"`outcome` must be one of {', '.join(PAY_OUTCOMES)}.", param="outcome"
+            )
+        if decline_code is not None and decline_code not in DECLINE_MESSAGES:
+            raise ParameterInvalid(
+                f"`decline_code` must be one of {', '.join(DECLINE_MESSAGES)}.",
+                param="decline_code",
+            )
         card = card_result(card_number) if card_number is not None else None
         with self.atomic():
             payment = self.get_payment(payment_id)
@@ -357,8 +365,9 @@ class Simulator:
             payment = self.get_payment(payment_id)
             tx.require("capture", payment.status, payment_id=payment_id)
             if payment.status == tx.AUTHORIZED:
-                row = tx.transition("capture", "full or partial", payment.status,
-                                    payment_id=payment_id)
+                row = tx.transition(
+                    "capture", "full or partial", payment.status, payment_id=payment_id
+                )
                 amount = payment.amount_capturable if amount is None else amount
                 if amount > payment.amount_capturable:
                     raise AmountTooLarge(
@@ -370,8 +379,9 @@ class Simulator:
                 payment.amount_captured = amount
                 payment.amount_capturable = 0
             else:
-                row = tx.transition("capture", "the captured amount", payment.status,
-                                    payment_id=payment_id)
+                row = tx.transition(
+                    "capture", "the captured amount", payment.status, payment_id=payment_id
+                )
                 if amount is not None and amount != payment.amount_captured:
                     raise ParameterInvalid(
                         f"This payment already captured {payment.amount_captured}; pass that "
