@@ -130,6 +130,7 @@ class Simulator:
         self.idempotency = IdempotencyKeys(self.clock)
         self.generation = 0
         self.secrets = self._load_secrets()
+        self._session_secrets = (self.secrets.hmac_secret, self.secrets.signing_key)
         self.settings = self._session_settings()
         self.ids = IdGenerator(config.seed)
         self._delivery_ids = IdGenerator(derive_seed(config.seed, "deliveries"))
@@ -197,6 +198,7 @@ class Simulator:
             if frozen_at is not None:
                 self.clock.freeze(frozen_at)
             self.secrets.previous.clear()
+            self.secrets.hmac_secret, self.secrets.signing_key = self._session_secrets
             self.settings = TestSettings(
                 checked.signature, checked.delivery, checked.auto_success_rate
             )
@@ -509,7 +511,10 @@ class Simulator:
         with self.atomic():
             if failed.generation != self.generation:
                 return None
-            due = self.clock.now() + schedule[failed.attempt - 1]
+            # Under a frozen clock the schedule runs from each attempt's due time, so one
+            # advance past the end releases every retry; a running clock counts from now.
+            base = failed.due_at if self.clock.frozen else self.clock.now()
+            due = base + schedule[failed.attempt - 1]
             failed.next_attempt_at = due
             self.store.save_delivery(failed)
             retry = DeliveryAttempt(

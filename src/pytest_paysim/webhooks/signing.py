@@ -35,8 +35,8 @@ import hmac
 import json
 import random
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -347,9 +347,16 @@ def _verify_standard(payload: bytes, headers: Mapping[str, str], header: str, se
     )
 
 
+class HeaderItems(Protocol):
+    """Anything with ``items()`` of header names and values: a dict, werkzeug or requests
+    headers."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
 def verify(
     body: bytes | str,
-    headers: Mapping[str, str],
+    headers: HeaderItems | Mapping[str, str],
     secret: str,
     *,
     tolerance: int = 300,
