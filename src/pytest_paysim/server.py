@@ -12,6 +12,7 @@ so leaving the ``with`` block takes well under a second.
 from __future__ import annotations
 
 import os
+import shutil
 import ssl
 import threading
 from pathlib import Path
@@ -101,6 +102,7 @@ class PaysimServer:
         self.https = https
         self.ca_file: str | None = None
         self._cert_dir = cert_dir
+        self._temporary_cert_dir: Path | None = None
         self._options: dict[str, Any] = {
             "api_key": api_key,
             "signature": signature,
@@ -126,14 +128,22 @@ class PaysimServer:
         if self._server is not None:
             return self
         ssl_context = self._ssl_context() if self.https else None
-        server = make_server(
-            self.host,
-            self.port,
-            app=_not_ready,
-            threaded=True,
-            request_handler=_QuietHandler,
-            ssl_context=ssl_context,
-        )
+        try:
+            server = make_server(
+                self.host,
+                self.port,
+                app=_not_ready,
+                threaded=True,
+                request_handler=_QuietHandler,
+                ssl_context=ssl_context,
+            )
+        except SystemExit:
+            # werkzeug reports a port in use by exiting; a library must not end the process.
+            self._remove_certificates()
+            raise ConfigurationError(
+                f"cannot listen on {self.host}:{self.port}: the address is in use or not "
+                "available; choose another port (0 picks a free one)"
+            ) from None
         server.daemon_threads = True  # type: ignore[attr-defined]
         scheme = "https" if self.https else "http"
         host = self.host if ":" not in self.host else f"[{self.host}]"
@@ -141,8 +151,13 @@ class PaysimServer:
             host = "localhost" if self.host == "0.0.0.0" else "127.0.0.1"
         self.url = f"{scheme}://{host}:{server.server_port}"
         self.port = server.server_port
-        config = SimulatorConfig(seed=self.seed, base_url=self.url, **self._options)
-        self.simulator = Simulator(config, store=self._store())
+        try:
+            config = SimulatorConfig(seed=self.seed, base_url=self.url, **self._options)
+            self.simulator = Simulator(config, store=self._store())
+        except BaseException:
+            server.server_close()
+            self._remove_certificates()
+            raise
         self.app = PaysimApp(self.simulator, version=__version__)
         self.dispatcher = Dispatcher(self.simulator)
         server.app = self.app
@@ -170,13 +185,21 @@ class PaysimServer:
         cert_dir = Path(self._cert_dir) if self._cert_dir else None
         files = make_certificates(cert_dir)
         self.ca_file = str(files.ca_file)
+        if cert_dir is None:
+            self._temporary_cert_dir = files.ca_file.parent
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(files.cert_file), str(files.key_file))
         return context
 
+    def _remove_certificates(self) -> None:
+        if self._temporary_cert_dir is not None:
+            shutil.rmtree(self._temporary_cert_dir, ignore_errors=True)
+            self._temporary_cert_dir = None
+
     def resume_deliveries(self) -> None:
         """Send what a persistent store still had planned (after a restart)."""
-        assert self.simulator is not None and self.dispatcher is not None
+        assert self.simulator is not None
+        assert self.dispatcher is not None
         sim = self.simulator
         with sim.lock:
             pending = sim.store.pending_deliveries()
@@ -199,6 +222,7 @@ class PaysimServer:
             self.simulator.store.close()
         if self._client is not None:
             self._client.close()
+        self._remove_certificates()
         self._server = None
 
     def __enter__(self) -> PaysimServer:

@@ -132,8 +132,9 @@ class Simulator:
         self.secrets = self._load_secrets()
         self._session_secrets = (self.secrets.hmac_secret, self.secrets.signing_key)
         self.settings = self._session_settings()
-        self.ids = IdGenerator(config.seed)
-        self._delivery_ids = IdGenerator(derive_seed(config.seed, "deliveries"))
+        self._run_seed = self._first_run_seed()
+        self.ids = IdGenerator(self._run_seed)
+        self._delivery_ids = IdGenerator(derive_seed(self._run_seed, "deliveries"))
         self._depth = 0
         self._planned: list[DeliveryAttempt] = []
         self.delivery_listeners: list[Callable[[list[DeliveryAttempt]], None]] = []
@@ -164,6 +165,20 @@ class Simulator:
                 else:
                     self.store.set_setting(name, getattr(made, name))
         return made
+
+    def _first_run_seed(self) -> int:
+        """The seed of the ids made before the first reset.
+
+        A persistent store outlives the process; restarting the generators from the same seed
+        would make ids that are already stored, so every later start on the same store draws
+        from its own stream.
+        """
+        with self.store.transaction():
+            starts = int(self.store.get_setting("starts") or 0)
+            self.store.set_setting("starts", str(starts + 1))
+        if starts == 0:
+            return self.config.seed
+        return derive_seed(self.config.seed, f"start:{starts}")
 
     def _session_settings(self) -> TestSettings:
         return TestSettings(
@@ -511,6 +526,11 @@ class Simulator:
         with self.atomic():
             if failed.generation != self.generation:
                 return None
+            if (
+                failed.endpoint_id is not None
+                and self.store.get_endpoint(failed.endpoint_id) is None
+            ):
+                return None  # the endpoint was deleted: nobody to retry to
             # Under a frozen clock the schedule runs from each attempt's due time, so one
             # advance past the end releases every retry; a running clock counts from now.
             base = failed.due_at if self.clock.frozen else self.clock.now()
@@ -534,13 +554,19 @@ class Simulator:
             return retry
 
     def record_attempt(self, attempt: DeliveryAttempt) -> bool:
-        """Store what an attempt sent and what came back; False if its run was reset."""
+        """Store what an attempt sent and what came back, and plan the retry of a failure.
+
+        One transaction: a kill can never leave a failed attempt recorded without its retry.
+        Returns False (and records nothing) if the attempt's run was reset meanwhile.
+        """
         with self.atomic():
             if attempt.generation != self.generation:
                 return False
             self.store.save_delivery(attempt)
             self.attempts.append(attempt)
             self.attempts_changed.notify_all()
+            if attempt.succeeded is False:
+                self.plan_retry(attempt)
             return True
 
     def secrets_for(self, attempt: DeliveryAttempt) -> list[str]:

@@ -12,10 +12,11 @@ client got an answer for is there, and ``pending_deliveries()`` hands back the o
     store.close()
 
 Records are kept whole, as JSON (bytes fields in a ``body`` blob), next to the few columns that
-lookups and list filters need, each with an index. Every table has an ``INTEGER PRIMARY KEY``
-sequence, so a page is an index range: newest first, ``starting_after`` resolved to its
-sequence once, ``WHERE seq < ? ORDER BY seq DESC LIMIT ?``. A request costs the same with a
-thousand or a million stored payments.
+lookups and list filters need, each with an index; a delivery attempt whose body is its event's
+(all of them, as the simulator works) keeps no copy of it. Every table has an ``INTEGER
+PRIMARY KEY`` sequence, so a page is an index range: newest first, ``starting_after`` resolved
+to its sequence once, ``WHERE seq < ? ORDER BY seq DESC LIMIT ?``. A request costs the same
+with a thousand or a million stored payments.
 
 Records come back as fresh objects (the simulator changes the payment it got, then saves it),
 except that inside one transaction ``get_payment`` returns the object saved or read earlier in
@@ -42,7 +43,7 @@ import dataclasses
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,6 +63,7 @@ SCHEMA_VERSION = 1
 """Stored in ``PRAGMA user_version``; a file of another version is refused, not migrated."""
 
 _SYNCHRONOUS = ("NORMAL", "FULL")
+_WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 _SCHEMA = """
 CREATE TABLE payments (
@@ -112,7 +114,7 @@ CREATE TABLE deliveries (
     payment_id TEXT NOT NULL,
     sent_at REAL,
     data TEXT NOT NULL,
-    body BLOB NOT NULL
+    body BLOB  -- NULL: the same bytes as its event's body (stored once, there)
 );
 CREATE INDEX deliveries_by_event ON deliveries (event_id, seq);
 CREATE INDEX deliveries_by_type ON deliveries (type, seq);
@@ -124,6 +126,12 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 """
+
+_DELIVERIES = (
+    "SELECT d.data, coalesce(d.body, e.body) FROM deliveries AS d "
+    "LEFT JOIN events AS e ON e.id = d.event_id"
+)
+"""Delivery attempts with their body (kept once, with the event, when it is the same)."""
 
 _RECORD_TABLES = ("payments", "refunds", "events", "idempotency", "endpoints", "deliveries")
 
@@ -166,6 +174,8 @@ class SqliteStore:
         if str(mode).lower() != "wal":
             raise ConfigurationError(f"{str(self.path)!r} cannot be put in WAL mode ({mode})")
         conn.execute(f"PRAGMA synchronous={synchronous}")
+        # After a checkpoint, a WAL that one big transaction blew up is cut back to this size.
+        conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -248,7 +258,7 @@ class SqliteStore:
         with self._lock:
             return self._conn.execute(sql, params).fetchone()
 
-    def _write(self, sql: str, params: Sequence[Any]) -> None:
+    def _write(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> None:
         with self._lock:
             self._conn.execute(sql, params)
 
@@ -410,19 +420,22 @@ class SqliteStore:
     def save_delivery(self, attempt: DeliveryAttempt) -> None:
         self._write(
             "INSERT INTO deliveries (id, event_id, type, payment_id, sent_at, data, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "VALUES (:id, :event_id, :type, :payment_id, :sent_at, :data, "
+            "CASE WHEN :body = (SELECT body FROM events WHERE id = :event_id) "
+            "THEN NULL ELSE :body END) "
+            "ON CONFLICT (id) DO UPDATE SET "
             "event_id = excluded.event_id, type = excluded.type, "
             "payment_id = excluded.payment_id, sent_at = excluded.sent_at, "
             "data = excluded.data, body = excluded.body",
-            (
-                attempt.id,
-                attempt.event_id,
-                attempt.type,
-                attempt.payment_id,
-                attempt.sent_at,
-                _dump(attempt),
-                attempt.body,
-            ),
+            {
+                "id": attempt.id,
+                "event_id": attempt.event_id,
+                "type": attempt.type,
+                "payment_id": attempt.payment_id,
+                "sent_at": attempt.sent_at,
+                "data": _dump(attempt),
+                "body": attempt.body,
+            },
         )
 
     def list_deliveries(
@@ -434,22 +447,22 @@ class SqliteStore:
         limit: int | None = None,
     ) -> list[DeliveryAttempt]:
         """Attempts made (not the planned ones), newest first."""
-        where = ["sent_at IS NOT NULL"]
+        where = ["d.sent_at IS NOT NULL"]
         params: list[Any] = []
         for column, value in (("event_id", event_id), ("type", type), ("payment_id", payment_id)):
             if value is not None:
-                where.append(f"{column} = ?")
+                where.append(f"d.{column} = ?")
                 params.append(value)
-        sql = f"SELECT data, body FROM deliveries WHERE {' AND '.join(where)} ORDER BY seq DESC"
+        sql = f"{_DELIVERIES} WHERE {' AND '.join(where)} ORDER BY d.seq DESC"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [_load(DeliveryAttempt, data, body=body) for data, body in self._all(sql, params)]
+        return [_load_delivery(data, body) for data, body in self._all(sql, params)]
 
     def pending_deliveries(self) -> list[DeliveryAttempt]:
         """The outbox: planned attempts not made yet, oldest first."""
-        rows = self._all("SELECT data, body FROM deliveries WHERE sent_at IS NULL ORDER BY seq")
-        return [_load(DeliveryAttempt, data, body=body) for data, body in rows]
+        rows = self._all(f"{_DELIVERIES} WHERE d.sent_at IS NULL ORDER BY d.seq")
+        return [_load_delivery(data, body) for data, body in rows]
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -505,3 +518,7 @@ def _load_payment(text: str) -> Payment:
         for refund in data.get("refunds", ())
     ]
     return Payment(**data)
+
+
+def _load_delivery(text: str, body: bytes | None) -> DeliveryAttempt:
+    return _load(DeliveryAttempt, text, body=b"" if body is None else body)

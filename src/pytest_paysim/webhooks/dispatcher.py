@@ -8,6 +8,12 @@ under a frozen clock a retry waits until the clock is advanced past it::
     dispatcher = Dispatcher(simulator)     # subscribes itself to the simulator
     ...
     dispatcher.close()
+
+Each worker sleeps on its own condition (sharing the dispatcher's lock), so a new attempt wakes
+only the worker of its URL; a worker with nothing to do for a while ends, and the next attempt
+to its URL starts a new one. Nothing that goes wrong while sending kills a worker: network
+errors and URLs the HTTP stack cannot parse are failed attempts, and any other exception is
+kept by the simulator as an unexpected error (which fails the running test).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import time
 from typing import Any
 
 import requests
+import urllib3
 
 from pytest_paysim._version import __version__
 from pytest_paysim.core.models import DeliveryAttempt
@@ -27,8 +34,13 @@ from pytest_paysim.webhooks.signing import sign
 
 __all__ = ["Dispatcher"]
 
-_IDLE_POLL_SECONDS = 0.25
-_RESPONSE_KEEP_CHARS = 1000
+_POLL_SECONDS = 0.25
+"""Longest sleep of a worker between checks (due times, the clock, stopping)."""
+_IDLE_EXIT_SECONDS = 10.0
+"""A worker with an empty queue for this long ends (a long-running server sees many URLs)."""
+_RESPONSE_KEEP_BYTES = 1000
+"""How much of a receiver's answer is read and kept; the rest is never read."""
+_DELETED_ENDPOINT = "not sent: the webhook endpoint was deleted"
 
 
 class _Worker:
@@ -41,38 +53,54 @@ class _Worker:
         self.queue: list[tuple[float, int, DeliveryAttempt]] = []
         self.busy = False
         self.stopped = False
+        self.wakeup = threading.Condition(dispatcher.lock)
         self.thread = threading.Thread(
             target=self._run, name=f"paysim-webhooks-{url[:40]}", daemon=True
         )
 
+    def _next(self) -> DeliveryAttempt | None:
+        """Wait (holding the lock) for the next due attempt; None when this worker ends."""
+        dispatcher = self.dispatcher
+        clock = dispatcher.simulator.clock
+        idle_since: float | None = None
+        while True:
+            if self.stopped or dispatcher.closed:
+                return None
+            if not self.queue:
+                now = time.monotonic()
+                if idle_since is None:
+                    idle_since = now
+                elif now - idle_since >= _IDLE_EXIT_SECONDS:
+                    self.stopped = True
+                    if dispatcher._workers.get(self.url) is self:
+                        del dispatcher._workers[self.url]
+                    return None
+                self.wakeup.wait(_POLL_SECONDS)
+                continue
+            idle_since = None
+            wait = self.queue[0][0] - clock.now()
+            if wait > 0:
+                self.wakeup.wait(_POLL_SECONDS if clock.frozen else min(wait, _POLL_SECONDS))
+                continue
+            self.busy = True
+            return heapq.heappop(self.queue)[2]
+
     def _run(self) -> None:
         dispatcher = self.dispatcher
-        cond = dispatcher.condition
-        clock = dispatcher.simulator.clock
-        session = requests.Session()
-        session.trust_env = False
+        session = _new_session()
         try:
             while True:
-                with cond:
-                    attempt = None
-                    while attempt is None:
-                        if self.stopped or dispatcher.closed:
-                            return
-                        if not self.queue:
-                            cond.wait(_IDLE_POLL_SECONDS)
-                            continue
-                        wait = self.queue[0][0] - clock.now()
-                        if wait > 0:
-                            cond.wait(_IDLE_POLL_SECONDS if clock.frozen else min(wait, 0.25))
-                            continue
-                        attempt = heapq.heappop(self.queue)[2]
-                    self.busy = True
+                with dispatcher.lock:
+                    attempt = self._next()
+                if attempt is None:
+                    return
                 try:
                     dispatcher.send(attempt, session)
+                except Exception as error:  # a bug: report it to the test, keep the worker
+                    dispatcher.simulator.record_unexpected_error(error)
                 finally:
-                    with cond:
+                    with dispatcher.lock:
                         self.busy = False
-                        cond.notify_all()
         finally:
             session.close()
 
@@ -85,7 +113,7 @@ class Dispatcher:
 
     def __init__(self, simulator: Simulator) -> None:
         self.simulator = simulator
-        self.condition = threading.Condition()
+        self.lock = threading.Lock()
         self.closed = False
         self._workers: dict[str, _Worker] = {}
         self._sequence = itertools.count()
@@ -97,33 +125,45 @@ class Dispatcher:
     # -- planning ----------------------------------------------------------------------------
 
     def submit(self, planned: list[DeliveryAttempt]) -> None:
-        """Take planned attempts: capture the unsent, send or queue the rest."""
+        """Take planned attempts: capture the unsent, send or queue the rest.
+
+        In ``sync`` mode first attempts are sent here, in the caller's thread (before the API
+        answers); retries always go to the URL's worker.
+        """
         sync = self.simulator.settings.delivery == "sync"
-        for attempt in planned:
-            if attempt.url is None:
-                self._capture(attempt)
-            elif sync and attempt.attempt == 1:
-                session = requests.Session()
-                session.trust_env = False
-                with session:
-                    self.send(attempt, session)
-            else:
-                self._enqueue(attempt)
+        session: requests.Session | None = None
+        try:
+            for attempt in planned:
+                try:
+                    if attempt.url is None:
+                        self._capture(attempt)
+                    elif sync and attempt.attempt == 1 and not self.closed:
+                        if session is None:
+                            session = _new_session()
+                        self.send(attempt, session)
+                    else:
+                        self._enqueue(attempt)
+                except Exception as error:  # a bug: the API call itself went through
+                    self.simulator.record_unexpected_error(error)
+        finally:
+            if session is not None:
+                session.close()
 
     def _enqueue(self, attempt: DeliveryAttempt) -> None:
         assert attempt.url is not None
-        with self.condition:
-            if self.closed:
+        with self.lock:
+            if self.closed or attempt.generation != self.simulator.generation:
                 return
             worker = self._workers.get(attempt.url)
-            if worker is None or worker.generation != attempt.generation:
+            if worker is None or worker.stopped or worker.generation != attempt.generation:
                 if worker is not None:
                     worker.stopped = True
+                    worker.wakeup.notify()
                 worker = _Worker(self, attempt.url, attempt.generation)
                 self._workers[attempt.url] = worker
                 worker.thread.start()
             heapq.heappush(worker.queue, (attempt.due_at, next(self._sequence), attempt))
-            self.condition.notify_all()
+            worker.wakeup.notify()
 
     def _capture(self, attempt: DeliveryAttempt) -> None:
         sim = self.simulator
@@ -134,20 +174,23 @@ class Dispatcher:
     # -- sending ----------------------------------------------------------------------------
 
     def _headers(self, attempt: DeliveryAttempt) -> dict[str, str]:
+        """The headers of this attempt, signed now (wall clock) with its secrets."""
         sim = self.simulator
+        with sim.lock:
+            secrets = sim.secrets_for(attempt)
+            scheme = sim.settings.signature
         headers = {
             "Content-Type": "application/json",
             "User-Agent": f"paysim/{__version__}",
             "Paysim-Event-Id": attempt.event_id,
             "Paysim-Delivery-Attempt": str(attempt.attempt),
         }
-        secrets = sim.secrets_for(attempt)
         attempt.signed_with = secrets[0]
         headers.update(
             sign(
                 attempt.body,
                 secrets,
-                scheme=sim.settings.signature,
+                scheme=scheme,
                 timestamp=int(time.time()),
                 msg_id=attempt.event_id,
             )
@@ -160,61 +203,115 @@ class Dispatcher:
         if attempt.generation != sim.generation:
             return
         assert attempt.url is not None
+        if attempt.endpoint_id is not None:
+            with sim.lock:
+                deleted = sim.store.get_endpoint(attempt.endpoint_id) is None
+            if deleted:
+                attempt.sent_at = sim.clock.now()
+                attempt.succeeded = False
+                attempt.error = _DELETED_ENDPOINT
+                sim.record_attempt(attempt)
+                return
         attempt.headers = self._headers(attempt)
         attempt.sent_at = sim.clock.now()
+        self._post(attempt, session, sim.config.webhook_timeout)
+        sim.record_attempt(attempt)  # plans the retry of a failure in the same transaction
+
+    def _post(self, attempt: DeliveryAttempt, session: requests.Session, timeout: float) -> None:
+        """POST the attempt; fill in status, error and the start of the answer."""
+        assert attempt.url is not None
+        deadline = time.monotonic() + timeout
         try:
             response = session.post(
                 attempt.url,
                 data=attempt.body,
                 headers=attempt.headers,
-                timeout=sim.config.webhook_timeout,
+                timeout=timeout,
                 allow_redirects=False,
+                stream=True,
             )
+            attempt.status_code = response.status_code
+            kept = _read_some(response, deadline)
         except requests.RequestException as error:
             attempt.error = _describe(error)
             attempt.succeeded = False
-        else:
-            attempt.status_code = response.status_code
-            attempt.succeeded = 200 <= response.status_code < 300
-            attempt.response_body = response.text[:_RESPONSE_KEEP_CHARS]
-            if not attempt.succeeded:
-                attempt.error = f"HTTP {response.status_code}"
-        if sim.record_attempt(attempt) and not attempt.succeeded:
-            sim.plan_retry(attempt)
+            return
+        except ValueError:
+            # urllib3 parses some hosts more strictly than the API's URL check (``a..b``).
+            attempt.error = "invalid url"
+            attempt.succeeded = False
+            return
+        attempt.succeeded = 200 <= attempt.status_code < 300
+        attempt.response_body = kept.decode(response.encoding or "utf-8", errors="replace")
+        if not attempt.succeeded:
+            attempt.error = f"HTTP {attempt.status_code}"
 
     # -- waiting and lifecycle -----------------------------------------------------------------
 
     def busy(self) -> bool:
         """Whether any attempt is being sent or is due now."""
         now = self.simulator.clock.now()
-        with self.condition:
+        with self.lock:
             return any(worker.due(now) for worker in self._workers.values() if not worker.stopped)
 
+    def _notify_workers(self) -> None:
+        for worker in self._workers.values():
+            worker.wakeup.notify()
+
     def _wake(self) -> None:
-        with self.condition:
-            self.condition.notify_all()
+        with self.lock:
+            self._notify_workers()
 
     def _on_reset(self, generation: int) -> None:
-        with self.condition:
+        with self.lock:
             for worker in self._workers.values():
                 worker.stopped = True
+            self._notify_workers()
             self._workers = {}
-            self.condition.notify_all()
 
     def close(self, timeout: float = 1.0) -> None:
         """Stop every worker; an attempt in flight is abandoned after ``timeout``."""
-        with self.condition:
+        with self.lock:
             self.closed = True
             workers = list(self._workers.values())
-            self.condition.notify_all()
+            self._notify_workers()
         deadline = time.monotonic() + timeout
         for worker in workers:
             worker.thread.join(max(0.0, deadline - time.monotonic()))
 
     def stats(self) -> dict[str, Any]:
         """Queue lengths per URL, for the dashboard and debugging."""
-        with self.condition:
+        with self.lock:
             return {url: len(worker.queue) for url, worker in self._workers.items()}
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxies from the environment for loopback receivers
+    return session
+
+
+def _read_some(response: requests.Response, deadline: float) -> bytes:
+    """Up to ``_RESPONSE_KEEP_BYTES`` of the answer, reading no later than ``deadline``.
+
+    A receiver that sends its status and then dribbles (or never ends) its body does not hold
+    the worker past the attempt's timeout, and a huge answer is never read; its status still
+    counts. A short answer read to its end leaves the connection open for the next attempt.
+    """
+    raw = response.raw
+    read = getattr(raw, "read1", raw.read)  # read1: what has arrived, without waiting for more
+    kept = b""
+    try:
+        while len(kept) < _RESPONSE_KEEP_BYTES and time.monotonic() < deadline:
+            chunk = read(_RESPONSE_KEEP_BYTES - len(kept))
+            if not chunk:
+                raw.release_conn()  # all read: keep the connection alive
+                return kept
+            kept += chunk
+    except (urllib3.exceptions.HTTPError, OSError):
+        pass  # the status came back; a broken or late body does not change it
+    response.close()  # unread rest: drop the connection
+    return kept
 
 
 def _describe(error: requests.RequestException) -> str:
@@ -222,4 +319,6 @@ def _describe(error: requests.RequestException) -> str:
         return "timeout"
     if isinstance(error, requests.ConnectionError):
         return "connection error"
+    if isinstance(error, requests.exceptions.InvalidURL):
+        return "invalid url"
     return type(error).__name__

@@ -1,0 +1,187 @@
+"""Growth: does creating a payment get slower as the store fills up?
+
+For each store (memory, SQLite) the server is filled with 1k, 10k, then 100k payments
+(through ``Simulator.create_payment`` inside one store transaction, which is quick), and at
+each size the median (p50) latency of ``POST /v1/payments`` is measured twice: in process,
+through the WSGI app with ``werkzeug.test.Client``, and over HTTP with ``requests``. A store
+whose per-request cost grows with its rows shows a ratio p50@100k / p50@1k well above 1::
+
+    python -m benchmarks.growth            # the full run (a few minutes, ~1 GB of disk at most)
+    python -m benchmarks.growth --quick    # 1k and 5k only
+
+The table is printed; the figures go to ``benchmarks/results/growth.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from werkzeug.test import Client
+
+from benchmarks.common import (
+    DEFAULT_RESULTS_DIR,
+    PAYMENT_BODY,
+    Figure,
+    Section,
+    at_most,
+    machine_info,
+    percentile,
+    write_json,
+)
+from pytest_paysim import PaysimServer
+
+SIZES = (1_000, 10_000, 100_000)
+QUICK_SIZES = (1_000, 5_000)
+SAMPLES = 300
+WARMUP = 30
+RATIO_TARGET = 1.5
+STORES = ("memory", "sqlite")
+PATHS = ("in-process", "http")
+
+
+def prefill(server: PaysimServer, count: int) -> float:
+    """Add ``count`` payments in one transaction; returns the seconds it took."""
+    sim = server.simulator
+    assert sim is not None
+    started = time.perf_counter()
+    with sim.lock, sim.store.transaction():
+        for number in range(count):
+            sim.create_payment(
+                amount=100 + number % 9000,
+                currency="usd",
+                description=f"prefill {number}",
+                metadata={"order_id": str(number)},
+            )
+    return time.perf_counter() - started
+
+
+def timed(request: Callable[[], int], samples: int) -> list[float]:
+    """Seconds per call of ``request`` (which must answer 201), after a warm-up."""
+    for _ in range(WARMUP):
+        request()
+    durations = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        status = request()
+        durations.append(time.perf_counter() - started)
+        if status != 201:
+            raise RuntimeError(f"create answered {status}")
+    return durations
+
+
+def measure_store(kind: str, sizes: Sequence[int], samples: int) -> dict[str, Any]:
+    """p50 and p95 (ms) per path and size for one store, plus prefill times and file size."""
+    with tempfile.TemporaryDirectory(prefix="paysim-growth-") as directory:
+        db = Path(directory) / "growth.sqlite" if kind == "sqlite" else None
+        with PaysimServer(seed=1, db=db) as server:
+            assert server.app is not None
+            assert server.simulator is not None
+            headers = {"Authorization": f"Bearer {server.api_key}"}
+            wsgi = Client(server.app)
+            http = server.client
+
+            def in_process() -> int:
+                return wsgi.post("/v1/payments", json=PAYMENT_BODY, headers=headers).status_code
+
+            def over_http() -> int:
+                return http.post("/v1/payments", json=PAYMENT_BODY).status_code
+
+            result: dict[str, Any] = {"sizes": {}, "prefill_seconds": {}}
+            for size in sizes:
+                missing = size - server.simulator.store.count_payments()
+                result["prefill_seconds"][size] = round(prefill(server, max(0, missing)), 2)
+                row: dict[str, Any] = {}
+                for path, request in (("in-process", in_process), ("http", over_http)):
+                    durations = timed(request, samples)
+                    row[path] = {
+                        "p50_ms": statistics.median(durations) * 1000,
+                        "p95_ms": percentile(durations, 95) * 1000,
+                    }
+                result["sizes"][size] = row
+                print(f"  {kind:6} {size:>7,} payments: {_row_text(row)}", flush=True)
+            if db is not None:
+                result["db_bytes"] = sum(
+                    path.stat().st_size for path in db.parent.iterdir() if path.is_file()
+                )
+    return result
+
+
+def _row_text(row: dict[str, Any]) -> str:
+    return ", ".join(f"{path} p50 {row[path]['p50_ms']:.3f} ms" for path in PATHS)
+
+
+def table(results: dict[str, Any], sizes: Sequence[int]) -> str:
+    """One line per store and path: p50 at each size, and the ratio last / first."""
+    head = ["store", "path", *[f"p50 @{_size(s)}" for s in sizes], f"{_size(sizes[-1])}/1k"]
+    rows = [head]
+    for kind in STORES:
+        for path in PATHS:
+            values = [results[kind]["sizes"][size][path]["p50_ms"] for size in sizes]
+            rows.append(
+                [kind, path, *[f"{v:.3f} ms" for v in values], f"{values[-1] / values[0]:.2f}x"]
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = []
+    for number, row in enumerate(rows):
+        cells = [
+            c.ljust(w) if i < 2 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells))
+        if number == 0:
+            lines.append("-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def _size(size: int) -> str:
+    return f"{size // 1000}k" if size % 1000 == 0 else str(size)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.growth", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="1k and 5k payments only")
+    parser.add_argument("--samples", type=int, default=SAMPLES, help="creates per measurement")
+    parser.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR)
+    args = parser.parse_args(argv)
+    sizes = QUICK_SIZES if args.quick else SIZES
+
+    results = {kind: measure_store(kind, sizes, args.samples) for kind in STORES}
+    section = Section("growth", "Create latency as the store grows", quick=args.quick)
+    for kind in STORES:
+        for path in PATHS:
+            values = [results[kind]["sizes"][size][path]["p50_ms"] for size in sizes]
+            for size, value in zip(sizes, values, strict=True):
+                section.add(Figure(f"{kind} {path} p50 @{_size(size)}", value, "ms"))
+            section.add(
+                Figure(
+                    f"{kind} {path} p50 ratio {_size(sizes[-1])}/{_size(sizes[0])}",
+                    values[-1] / values[0],
+                    "x",
+                    target=at_most(RATIO_TARGET),
+                )
+            )
+    section.notes.append(
+        f"{args.samples} creates per figure after {WARMUP} warm-up ones; prefill through "
+        "Simulator.create_payment in one store transaction"
+    )
+    section.details = {"sizes": list(sizes), "samples": args.samples, "results": results}
+    data = section.to_dict()
+    data["machine"] = machine_info()
+    write_json(args.results_dir / "growth.json", data)
+    print()
+    print(table(results, sizes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

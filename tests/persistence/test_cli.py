@@ -1,0 +1,132 @@
+"""``paysim serve``: the banner, clean exits on SIGINT and SIGTERM, and refused options."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from pytest_paysim.cli import main, parse_retries
+
+
+@pytest.mark.parametrize(
+    "signum", [pytest.param(signal.SIGINT, id="SIGINT"), pytest.param(signal.SIGTERM, id="SIGTERM")]
+)
+def test_a_signal_stops_the_server_with_status_0_and_the_database_closed(
+    signum: int, tmp_path: Path, serve: Callable[..., Any]
+) -> None:
+    db = tmp_path / "serve.sqlite"
+    process = serve("--db", db, "--seed", 4, "--webhook-retries", "1,5,30")
+    banner = process.banner
+    assert banner["webhook retries"] == "1s, 5s, 30s"
+    assert banner["api key"].startswith("sk_test_")
+    assert banner["webhook secret"].startswith("whsec_")
+    assert banner["dashboard"] == process.url + "/dashboard"
+    assert banner["database"] == str(db)
+    with process.session() as session:
+        created = session.post(
+            process.url + "/v1/payments", json={"amount": 300, "currency": "eur"}, timeout=5
+        )
+    assert created.status_code == 201
+
+    started = time.monotonic()
+    process.signal(signum)
+    assert process.process.wait(timeout=2) == 0
+    assert time.monotonic() - started < 2
+    assert process.rest_of_output()[-1] == "paysim stopped"
+    assert not Path(f"{db}-wal").exists(), "the database was not closed (its WAL is left)"
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT id FROM payments").fetchall()
+    conn.close()
+    assert stored == [(created.json()["id"],)]
+
+
+def test_under_ed25519_the_banner_shows_the_public_key(serve: Callable[..., Any]) -> None:
+    banner = serve("--signature", "ed25519").banner
+    assert banner["webhook secret"].startswith("whsk_")
+    assert banner["public key"].startswith("whpk_")
+
+
+def test_the_banner_url_serves_the_api_with_the_printed_key(serve: Callable[..., Any]) -> None:
+    process = serve("--api-key", "sk_test_fixed")
+    assert process.api_key == "sk_test_fixed"
+    with process.session() as session:
+        assert session.get(process.url + "/v1/payments", timeout=5).status_code == 200
+    assert requests.get(process.url + "/v1/payments", timeout=5).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("1,5,30", (1.0, 5.0, 30.0), id="three"),
+        pytest.param("0.1, 0.25", (0.1, 0.25), id="fractions-and-spaces"),
+        pytest.param("0", (0.0,), id="zero"),
+        pytest.param("", (), id="no-retries"),
+    ],
+)
+def test_webhook_retries_are_parsed(text: str, expected: tuple[float, ...]) -> None:
+    assert parse_retries(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        pytest.param(["--webhook-retries", "abc"], "comma-separated seconds", id="retries-word"),
+        pytest.param(["--webhook-retries", "1,,5"], "comma-separated seconds", id="retries-gap"),
+        pytest.param(["--webhook-retries=-1,5"], ">= 0", id="retries-negative"),
+        pytest.param(["--webhook-retries", "nan"], ">= 0", id="retries-nan"),
+        pytest.param(["--webhook-retries", "1,inf"], ">= 0", id="retries-infinite"),
+        pytest.param(["--port", "70000"], "port from 0 to 65535", id="port-too-big"),
+        pytest.param(["--port", "http"], "port from 0 to 65535", id="port-word"),
+        pytest.param(["--signature", "rsa"], "invalid choice", id="signature"),
+        pytest.param(["--seed", "x"], "invalid int", id="seed"),
+    ],
+)
+def test_bad_values_exit_2_with_a_message(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", *arguments])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error
+    assert error.startswith("usage: paysim serve")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        pytest.param(["--api-key", "key-without-prefix"], "sk_test_", id="api-key"),
+        pytest.param(["--webhook-timeout", "0"], "webhook_timeout", id="timeout"),
+        pytest.param(["--db", "{tmp}"], "cannot", id="db-is-a-directory"),
+        pytest.param(["--port", "{busy}"], "paysim: cannot listen on", id="port-in-use"),
+        pytest.param(["--host", "192.0.2.1"], "paysim: cannot listen on", id="foreign-host"),
+    ],
+)
+def test_unusable_settings_exit_2_with_a_message(
+    arguments: list[str], message: str, tmp_path: Path
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        filled = [a.format(tmp=tmp_path, busy=busy.getsockname()[1]) for a in arguments]
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest_paysim", "serve", *filled],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert done.returncode == 2, done
+    assert done.stderr.splitlines()[-1].startswith("paysim: ")
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""

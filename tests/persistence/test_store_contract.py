@@ -1,0 +1,657 @@
+"""The ``Store`` contract: ``MemoryStore`` and ``SqliteStore`` behave the same.
+
+One parametrized fixture runs every shared test against both stores; the tests after them are
+about what only a persistent store does (rollback, reopening, query plans, concurrency).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_paysim.core.models import (
+    DeliveryAttempt,
+    Event,
+    IdempotencyRecord,
+    Payment,
+    Refund,
+    WebhookEndpoint,
+    dump_json,
+)
+from pytest_paysim.core.sqlite_store import SqliteStore
+from pytest_paysim.core.store import MemoryStore, Store
+from pytest_paysim.errors import ConfigurationError, ParameterInvalid
+
+T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    made: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "s.db")
+    yield made
+    made.close()
+
+
+# -- record factories --------------------------------------------------------------------------
+
+
+def payment(n: int, *, status: str = "requires_payment_method", amount: int = 1000) -> Payment:
+    return Payment(
+        id=f"pay_{n:024d}",
+        amount=amount,
+        currency="eur",
+        client_secret=f"pay_{n:024d}_secret_x",
+        payment_url=f"http://127.0.0.1/pay/pay_{n:024d}",
+        created_at=T0 + n,
+        updated_at=T0 + n,
+        status=status,
+        description=f"order {n}: ünïcode",
+        metadata={"order": str(n)},
+    )
+
+
+def refund(n: int, payment_id: str, amount: int = 100, status: str = "succeeded") -> Refund:
+    return Refund(f"re_{n:024d}", payment_id, amount, "eur", "duplicate", status, T0 + n)
+
+
+def event(n: int, payment_id: str, type: str = "payment.created") -> Event:
+    body = dump_json({"id": f"evt_{n:024d}", "type": type, "data": {"object": {"id": payment_id}}})
+    return Event(f"evt_{n:024d}", type, payment_id, T0 + n, body)
+
+
+def delivery(n: int, ev: Event, *, url: str | None = "http://127.0.0.1:9/hook") -> DeliveryAttempt:
+    return DeliveryAttempt(
+        id=f"whd_{n:024d}",
+        event_id=ev.id,
+        type=ev.type,
+        payment_id=ev.payment_id,
+        url=url,
+        endpoint_id=None,
+        attempt=1,
+        due_at=ev.created_at,
+        generation=0,
+        body=ev.body,
+    )
+
+
+def mark_sent(attempt: DeliveryAttempt, status_code: int = 200) -> DeliveryAttempt:
+    attempt.headers = {"Paysim-Signature": "t=1,v1=ab", "Content-Type": "application/json"}
+    attempt.sent_at = attempt.due_at + 0.5
+    attempt.status_code = status_code
+    attempt.succeeded = 200 <= status_code < 300
+    attempt.error = None if attempt.succeeded else f"HTTP {status_code}"
+    return attempt
+
+
+def save_payments(store: Store, payments: list[Payment]) -> None:
+    with store.transaction():
+        for item in payments:
+            store.save_payment(item)
+
+
+def all_pages(store: Store, *, limit: int, status: str | None = None) -> list[list[str]]:
+    pages: list[list[str]] = []
+    after = None
+    while True:
+        items, has_more = store.list_payments(limit=limit, starting_after=after, status=status)
+        pages.append([item.id for item in items])
+        if not has_more:
+            return pages
+        assert items, "has_more with an empty page"
+        after = items[-1].id
+
+
+# -- payments and refunds ----------------------------------------------------------------------
+
+
+def test_a_payment_comes_back_equal_with_its_refunds(store: Store) -> None:
+    made = payment(1, status="succeeded")
+    made.amount_captured = 1000
+    made.amount_refunded = 300
+    made.refunds = [refund(1, made.id, 300), refund(2, made.id, 50, status="failed")]
+    with store.transaction():
+        store.save_payment(made)
+    got = store.get_payment(made.id)
+    assert got == made
+    assert got is not None
+    assert [type(item) for item in got.refunds] == [Refund, Refund]
+    assert store.get_payment("pay_missing") is None
+
+
+def test_saving_a_changed_payment_updates_it_in_place(store: Store) -> None:
+    first, second = payment(1), payment(2)
+    save_payments(store, [first, second])
+    with store.transaction():
+        changed = store.get_payment(first.id)
+        assert changed is not None
+        changed.status = "succeeded"
+        changed.amount_captured = 1000
+        store.save_payment(changed)
+    got = store.get_payment(first.id)
+    assert got is not None
+    assert (got.status, got.amount_captured) == ("succeeded", 1000)
+    assert all_pages(store, limit=10) == [[second.id, first.id]], "an update moved the payment"
+    assert store.count_payments() == 2
+
+
+def test_inside_a_transaction_a_read_sees_the_object_saved_before(store: Store) -> None:
+    made = payment(1)
+    with store.transaction():
+        store.save_payment(made)
+        assert store.get_payment(made.id) is made
+        again = store.get_payment(made.id)
+        assert again is store.get_payment(made.id)
+
+
+@pytest.mark.parametrize(
+    ("count", "limit", "sizes"),
+    [
+        pytest.param(0, 10, [0], id="empty"),
+        pytest.param(10, 10, [10], id="exactly-one-page"),
+        pytest.param(25, 10, [10, 10, 5], id="three-pages"),
+        pytest.param(3, 1, [1, 1, 1], id="limit-1"),
+    ],
+)
+def test_payments_page_newest_first(store: Store, count: int, limit: int, sizes: list[int]) -> None:
+    save_payments(store, [payment(n) for n in range(count)])
+    pages = all_pages(store, limit=limit)
+    assert [len(page) for page in pages] == sizes
+    assert [pid for page in pages for pid in page] == [
+        payment(n).id for n in reversed(range(count))
+    ]
+    assert store.count_payments() == count
+
+
+def test_the_status_filter_pages_over_matching_payments_only(store: Store) -> None:
+    statuses = ["succeeded", "failed", "succeeded", "canceled", "succeeded", "succeeded"]
+    save_payments(store, [payment(n, status=status) for n, status in enumerate(statuses)])
+    assert all_pages(store, limit=2, status="succeeded") == [
+        [payment(5).id, payment(4).id],
+        [payment(2).id, payment(0).id],
+    ]
+    assert all_pages(store, limit=10, status="refunded") == [[]]
+    # starting_after may name a payment the filter leaves out: the page starts after it
+    items, has_more = store.list_payments(
+        limit=10, starting_after=payment(3).id, status="succeeded"
+    )
+    assert ([item.id for item in items], has_more) == ([payment(2).id, payment(0).id], False)
+
+
+def test_an_unknown_starting_after_is_parameter_invalid(store: Store) -> None:
+    save_payments(store, [payment(1)])
+    with pytest.raises(ParameterInvalid) as payments_error:
+        store.list_payments(limit=10, starting_after="pay_unknown", status=None)
+    with pytest.raises(ParameterInvalid) as events_error:
+        store.list_events(limit=10, starting_after="evt_unknown", type=None, payment_id=None)
+    for error in (payments_error, events_error):
+        assert error.value.param == "starting_after"
+        assert error.value.status == 400
+
+
+def test_refunds_are_kept_by_id(store: Store) -> None:
+    made = refund(1, payment(1).id, 250)
+    with store.transaction():
+        store.save_refund(made)
+    assert store.get_refund(made.id) == made
+    assert store.get_refund("re_missing") is None
+
+
+# -- events ------------------------------------------------------------------------------------
+
+
+def test_events_keep_their_exact_body_and_filter_by_type_and_payment(store: Store) -> None:
+    a, b = payment(1).id, payment(2).id
+    made = [
+        event(1, a, "payment.created"),
+        event(2, b, "payment.created"),
+        event(3, a, "payment.succeeded"),
+        event(4, a, "payment.refunded"),
+        event(5, b, "payment.failed"),
+    ]
+    with store.transaction():
+        for item in made:
+            store.add_event(item)
+    got = store.get_event(made[2].id)
+    assert got == made[2]
+    assert got is not None
+    assert got.body == made[2].body
+    assert store.get_event("evt_missing") is None
+
+    def ids(**query: str | None) -> tuple[list[str], bool]:
+        items, has_more = store.list_events(
+            limit=query.pop("limit", None) or 10,  # type: ignore[arg-type]
+            starting_after=query.get("after"),
+            type=query.get("type"),
+            payment_id=query.get("payment_id"),
+        )
+        return [item.id for item in items], has_more
+
+    assert ids() == ([e.id for e in reversed(made)], False)
+    assert ids(type="payment.created") == ([made[1].id, made[0].id], False)
+    assert ids(payment_id=a) == ([made[3].id, made[2].id, made[0].id], False)
+    assert ids(payment_id=a, type="payment.succeeded") == ([made[2].id], False)
+    assert ids(payment_id=a, after=made[3].id) == ([made[2].id, made[0].id], False)
+    assert ids(limit=2) == ([made[4].id, made[3].id], True)  # type: ignore[arg-type]
+    assert [e.id for e in store.events_of(a)] == [made[0].id, made[2].id, made[3].id]
+    assert store.events_of("pay_none") == []
+
+
+# -- idempotency records -----------------------------------------------------------------------
+
+
+def test_idempotency_records_are_scoped_replaced_and_deleted(store: Store) -> None:
+    first = IdempotencyRecord("sk_test_a", "key-1", "f1", 201, b'{"id":"pay_1"}', T0)
+    other_scope = IdempotencyRecord("sk_test_b", "key-1", "f2", 409, b'{"error":{}}', T0 + 1)
+    with store.transaction():
+        store.save_idempotency(first)
+        store.save_idempotency(other_scope)
+    assert store.get_idempotency("sk_test_a", "key-1") == first
+    assert store.get_idempotency("sk_test_b", "key-1") == other_scope
+    assert store.get_idempotency("sk_test_a", "key-2") is None
+    replaced = IdempotencyRecord("sk_test_a", "key-1", "f3", 200, b"{}", T0 + 2)
+    store.save_idempotency(replaced)
+    assert store.get_idempotency("sk_test_a", "key-1") == replaced
+    store.delete_idempotency("sk_test_a", "key-1")
+    store.delete_idempotency("sk_test_a", "never-stored")
+    assert store.get_idempotency("sk_test_a", "key-1") is None
+    assert store.get_idempotency("sk_test_b", "key-1") == other_scope
+
+
+# -- webhook endpoints -------------------------------------------------------------------------
+
+
+def test_endpoints_list_in_creation_order_and_can_be_deleted(store: Store) -> None:
+    made = [
+        WebhookEndpoint(f"we_{n:024d}", f"http://127.0.0.1:9/{n}", ["*"], f"whsec_{n}", T0 + n)
+        for n in range(3)
+    ]
+    with store.transaction():
+        for item in made:
+            store.save_endpoint(item)
+    assert store.get_endpoint(made[1].id) == made[1]
+    made[0].enabled_events = ["payment.succeeded"]
+    store.save_endpoint(made[0])
+    assert store.list_endpoints() == made
+    store.delete_endpoint(made[1].id)
+    store.delete_endpoint("we_missing")
+    assert store.list_endpoints() == [made[0], made[2]]
+    assert store.get_endpoint(made[1].id) is None
+
+
+# -- deliveries --------------------------------------------------------------------------------
+
+
+def test_planned_deliveries_are_the_outbox_until_attempted(store: Store) -> None:
+    a, b = payment(1).id, payment(2).id
+    events = [event(1, a), event(2, b, "payment.failed"), event(3, a, "payment.succeeded")]
+    attempts = [delivery(n, ev) for n, ev in enumerate(events)]
+    attempts.append(delivery(3, events[0], url=None))
+    with store.transaction():
+        for item in attempts:
+            store.save_delivery(item)
+    assert [item.id for item in store.pending_deliveries()] == [item.id for item in attempts]
+    assert store.list_deliveries(event_id=None, type=None, payment_id=None) == []
+
+    store.save_delivery(mark_sent(attempts[0], 500))
+    store.save_delivery(mark_sent(attempts[2]))
+    pending = store.pending_deliveries()
+    assert [item.id for item in pending] == [attempts[1].id, attempts[3].id]
+    assert all(item.sent_at is None for item in pending)
+
+    made = store.list_deliveries(event_id=None, type=None, payment_id=None)
+    assert made == [attempts[2], attempts[0]], "newest first, with headers and status"
+    assert made[1].headers["Paysim-Signature"] == "t=1,v1=ab"
+    assert made[1].body == events[0].body
+    assert made[1].succeeded is False
+    assert made[1].error == "HTTP 500"
+
+
+def test_a_delivery_body_comes_back_exactly_whether_or_not_it_is_its_events(
+    store: Store,
+) -> None:
+    ev = event(1, payment(1).id)
+    same, other, orphan = delivery(1, ev), delivery(2, ev), delivery(3, event(2, payment(1).id))
+    other.body = b'{"changed":true}'
+    with store.transaction():
+        store.add_event(ev)
+        for item in (same, other, orphan):
+            store.save_delivery(item)
+    assert [item.body for item in store.pending_deliveries()] == [ev.body, other.body, orphan.body]
+    for item in (same, other, orphan):
+        store.save_delivery(mark_sent(item))
+    listed = store.list_deliveries(event_id=None, type=None, payment_id=None)
+    assert [item.body for item in listed] == [orphan.body, other.body, ev.body]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param({}, [4, 3, 1, 0], id="all"),
+        pytest.param({"limit": 2}, [4, 3], id="limit"),
+        pytest.param({"event_id": "evt_" + "0" * 24}, [1, 0], id="event"),
+        pytest.param({"type": "payment.failed"}, [3], id="type"),
+        pytest.param({"payment_id": payment(1).id}, [4, 1, 0], id="payment"),
+        pytest.param({"payment_id": payment(1).id, "type": "payment.succeeded"}, [4], id="both"),
+    ],
+)
+def test_deliveries_filter_by_event_type_and_payment(
+    store: Store, query: dict[str, str], expected: list[int]
+) -> None:
+    a, b = payment(1).id, payment(2).id
+    events = [event(0, a), event(1, b, "payment.failed"), event(2, a, "payment.succeeded")]
+    attempts = [
+        mark_sent(delivery(0, events[0]), 500),
+        mark_sent(delivery(1, events[0])),  # the retry of attempt 0
+        delivery(2, events[1]),  # planned only: never listed
+        mark_sent(delivery(3, events[1])),
+        mark_sent(delivery(4, events[2])),
+    ]
+    with store.transaction():
+        for item in attempts:
+            store.save_delivery(item)
+    got = store.list_deliveries(
+        event_id=query.get("event_id"),
+        type=query.get("type"),
+        payment_id=query.get("payment_id"),
+        limit=query.get("limit"),  # type: ignore[arg-type]
+    )
+    assert [item.id for item in got] == [attempts[n].id for n in expected]
+
+
+# -- settings, clear, transactions -------------------------------------------------------------
+
+
+def test_settings_are_set_overwritten_and_survive_clear(store: Store) -> None:
+    assert store.get_setting("api_key") is None
+    store.set_setting("api_key", "sk_test_1")
+    store.set_setting("api_key", "sk_test_2")
+    with store.transaction():
+        store.clear()
+    assert store.get_setting("api_key") == "sk_test_2"
+
+
+def test_clear_removes_every_record(store: Store) -> None:
+    made = payment(1)
+    ev = event(1, made.id)
+    with store.transaction():
+        store.save_payment(made)
+        store.save_refund(refund(1, made.id))
+        store.add_event(ev)
+        store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, b"{}", T0))
+        store.save_endpoint(WebhookEndpoint("we_1", "http://x.test/", ["*"], "whsec_1", T0))
+        store.save_delivery(delivery(1, ev))
+        store.save_delivery(mark_sent(delivery(2, ev)))
+    with store.transaction():
+        store.clear()
+    assert store.get_payment(made.id) is None
+    assert store.get_refund(refund(1, made.id).id) is None
+    assert store.get_event(ev.id) is None
+    assert store.get_idempotency("s", "k") is None
+    assert store.get_endpoint("we_1") is None
+    assert store.list_endpoints() == []
+    assert store.pending_deliveries() == []
+    assert store.list_deliveries(event_id=None, type=None, payment_id=None) == []
+    assert store.list_payments(limit=10, starting_after=None, status=None) == ([], False)
+    assert store.list_events(limit=10, starting_after=None, type=None, payment_id=None) == (
+        [],
+        False,
+    )
+    assert store.events_of(made.id) == []
+    assert store.count_payments() == 0
+    save_payments(store, [payment(2)])
+    assert all_pages(store, limit=10) == [[payment(2).id]]
+
+
+def test_an_exception_leaves_the_transaction_and_the_store_usable(store: Store) -> None:
+    def fail() -> None:
+        with store.transaction(), store.transaction():
+            store.save_payment(payment(1))
+            raise KeyError("boom")
+
+    with pytest.raises(KeyError):
+        fail()
+    save_payments(store, [payment(2)])
+    assert store.get_payment(payment(2).id) == payment(2)
+
+
+# -- only the SQLite store ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "paysim.sqlite"
+
+
+def test_a_failed_transaction_applies_nothing(db: Path) -> None:
+    store = SqliteStore(db)
+    kept = payment(1)
+    save_payments(store, [kept])
+
+    def operation() -> None:
+        with store.transaction():
+            changed = store.get_payment(kept.id)
+            assert changed is not None
+            changed.status = "succeeded"
+            changed.refunds.append(refund(1, kept.id))
+            store.save_payment(changed)
+            store.save_refund(changed.refunds[0])
+            store.add_event(event(1, kept.id))
+            store.save_payment(payment(2))
+            store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, b"{}", T0))
+            store.save_delivery(delivery(1, event(1, kept.id)))
+            with store.transaction():  # a nested transaction joins the outer one
+                store.set_setting("hmac_secret", "whsec_new")
+            raise RuntimeError("the operation failed half way")
+
+    with pytest.raises(RuntimeError):
+        operation()
+    store.close()
+
+    reopened = SqliteStore(db)
+    assert reopened.get_payment(kept.id) == kept
+    assert reopened.get_payment(payment(2).id) is None
+    assert reopened.get_refund(refund(1, kept.id).id) is None
+    assert reopened.events_of(kept.id) == []
+    assert reopened.get_idempotency("s", "k") is None
+    assert reopened.pending_deliveries() == []
+    assert reopened.get_setting("hmac_secret") is None
+    assert reopened.count_payments() == 1
+    reopened.close()
+
+
+def test_everything_committed_is_there_after_reopening(db: Path) -> None:
+    store = SqliteStore(db)
+    made = payment(1, status="succeeded")
+    made.refunds = [refund(1, made.id)]
+    ev = event(1, made.id)
+    record = IdempotencyRecord("sk_test_a", "k", "f", 201, b'{"id":"x"}', T0)
+    endpoint = WebhookEndpoint("we_1", "http://x.test/", ["payment.succeeded"], "whsec_e", T0)
+    planned, sent = delivery(1, ev), mark_sent(delivery(2, ev), 503)
+    with store.transaction():
+        store.save_payment(made)
+        store.save_refund(made.refunds[0])
+        store.add_event(ev)
+        store.save_idempotency(record)
+        store.save_endpoint(endpoint)
+        store.save_delivery(planned)
+        store.save_delivery(sent)
+        store.set_setting("api_key", "sk_test_kept")
+    store.close()
+
+    reopened = SqliteStore(db)
+    assert reopened.get_payment(made.id) == made
+    assert reopened.get_refund(made.refunds[0].id) == made.refunds[0]
+    assert reopened.get_event(ev.id) == ev
+    assert reopened.get_idempotency("sk_test_a", "k") == record
+    assert reopened.list_endpoints() == [endpoint]
+    assert reopened.pending_deliveries() == [planned]
+    assert reopened.list_deliveries(event_id=ev.id, type=None, payment_id=None) == [sent]
+    assert reopened.get_setting("api_key") == "sk_test_kept"
+    reopened.close()
+
+
+def test_a_delivery_keeps_no_copy_of_its_events_body(db: Path) -> None:
+    store = SqliteStore(db)
+    ev = event(1, payment(1).id)
+    other = delivery(2, ev)
+    other.body = b"{}"
+    with store.transaction():
+        store.add_event(ev)
+        store.save_delivery(delivery(1, ev))
+        store.save_delivery(other)
+    stored = store._conn.execute("SELECT id, body FROM deliveries ORDER BY seq").fetchall()
+    assert stored == [(delivery(1, ev).id, None), (other.id, b"{}")]
+    store.close()
+
+
+def test_reads_return_fresh_objects_outside_a_transaction(db: Path) -> None:
+    store = SqliteStore(db)
+    save_payments(store, [payment(1)])
+    got = store.get_payment(payment(1).id)
+    assert got is not None
+    got.status = "succeeded"  # changed, never saved
+    again = store.get_payment(payment(1).id)
+    assert again is not got
+    assert again == payment(1)
+    store.close()
+
+
+def test_the_file_is_in_wal_mode_with_the_schema_version(db: Path) -> None:
+    SqliteStore(db).close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("prepare", "message"),
+    [
+        pytest.param(
+            lambda path: path.write_bytes(b"not a database at all, " * 100),
+            "as a paysim database",
+            id="not-sqlite",
+        ),
+        pytest.param(
+            lambda path: _sqlite(path, "CREATE TABLE users (name TEXT)"),
+            "database of something else",
+            id="other-sqlite",
+        ),
+        pytest.param(
+            lambda path: _sqlite(path, "PRAGMA user_version = 99"),
+            "another paysim version",
+            id="other-version",
+        ),
+        pytest.param(lambda path: path.mkdir(), "cannot", id="a-directory"),
+    ],
+)
+def test_a_file_paysim_cannot_use_is_refused(db: Path, prepare: object, message: str) -> None:
+    prepare(db)  # type: ignore[operator]
+    with pytest.raises(ConfigurationError, match=message):
+        SqliteStore(db)
+
+
+def _sqlite(path: Path, statement: str) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+def test_synchronous_must_be_normal_or_full(db: Path) -> None:
+    with pytest.raises(ConfigurationError, match="NORMAL or FULL"):
+        SqliteStore(db, synchronous="OFF")
+    store = SqliteStore(db, synchronous="full")
+    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    store.close()
+
+
+def test_a_reader_never_sees_a_transaction_half_done(db: Path) -> None:
+    store = SqliteStore(db)
+    inside, release = threading.Event(), threading.Event()
+    seen: list[object] = []
+
+    def writer() -> None:
+        try:
+            with store.transaction():
+                store.save_payment(payment(1))
+                inside.set()
+                release.wait(5)
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+
+    def reader() -> None:
+        seen.append(store.get_payment(payment(1).id))
+
+    writing = threading.Thread(target=writer)
+    writing.start()
+    assert inside.wait(5)
+    reading = threading.Thread(target=reader)
+    reading.start()
+    reading.join(0.2)
+    assert reading.is_alive(), "the read did not wait for the transaction to end"
+    release.set()
+    writing.join(5)
+    reading.join(5)
+    assert seen == [None]
+    store.close()
+
+
+def test_every_lookup_and_filter_uses_an_index(db: Path) -> None:
+    """A request's cost must not grow with the stored rows: no full scan behind a WHERE.
+
+    The one scan allowed walks the newest rows in order and stops at its LIMIT.
+    """
+    store = SqliteStore(db)
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    made = payment(1)
+    ev = event(1, made.id)
+    with store.transaction():
+        store.save_payment(made)
+        store.get_payment(made.id)
+        store.save_refund(refund(1, made.id))
+        store.add_event(ev)
+        store.save_delivery(delivery(1, ev))
+        store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, b"{}", T0))
+        store.save_endpoint(WebhookEndpoint("we_1", "http://x.test/", ["*"], "whsec_1", T0))
+        store.set_setting("a", "b")
+    store.get_payment(made.id)
+    store.get_refund("re_x")
+    store.get_event(ev.id)
+    store.get_endpoint("we_1")
+    store.get_idempotency("s", "k")
+    store.get_setting("a")
+    store.delete_idempotency("s", "k")
+    store.delete_endpoint("we_1")
+    store.events_of(made.id)
+    store.pending_deliveries()
+    for status in (None, "succeeded"):
+        store.list_payments(limit=10, starting_after=None, status=status)
+        store.list_payments(limit=10, starting_after=made.id, status=status)
+    for kind in (None, "payment.created"):
+        for payment_id in (None, made.id):
+            store.list_events(limit=10, starting_after=ev.id, type=kind, payment_id=payment_id)
+            store.list_deliveries(event_id=None, type=kind, payment_id=payment_id, limit=10)
+            store.list_deliveries(event_id=ev.id, type=kind, payment_id=payment_id, limit=10)
+    store._conn.set_trace_callback(None)
+
+    checked = 0
+    for statement in statements:
+        upper = statement.upper()
+        if " WHERE " not in upper or upper.startswith(("INSERT", "PRAGMA")):
+            continue
+        plan = [row[3] for row in store._conn.execute("EXPLAIN QUERY PLAN " + statement)]
+        checked += 1
+        for step in plan:
+            bounded = re.search(r"ORDER BY (\w+\.)?SEQ DESC LIMIT", upper) is not None
+            if step.startswith("SCAN") and "USING" not in step and not bounded:
+                pytest.fail(f"full scan: {statement!r} -> {plan}")
+    assert checked >= 20
+    store.close()
