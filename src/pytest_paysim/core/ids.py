@@ -16,7 +16,7 @@ __all__ = ["BASE62", "IdGenerator", "derive_seed", "random_seed"]
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ID_LENGTH = 24
-_SPACE = 62**_ID_LENGTH
+_BYTE_TO_BASE62 = bytes(BASE62[value % 62].encode()[0] for value in range(256))
 
 
 def random_seed() -> int:
@@ -45,22 +45,14 @@ class IdGenerator:
     def token(self, length: int = _ID_LENGTH) -> str:
         """``length`` base62 characters."""
         with self._lock:
-            number = self.random.getrandbits(6 * length)
-        chars = []
-        for _ in range(length):
-            number, digit = divmod(number, 62)
-            chars.append(BASE62[digit])
-        return "".join(chars)
+            raw = self.random.randbytes(length)
+        # One table lookup per byte (C speed); the 8 characters that 256 % 62 leaves over are
+        # a little likelier, which does not matter for simulated ids.
+        return raw.translate(_BYTE_TO_BASE62).decode("ascii")
 
     def new(self, prefix: str) -> str:
         """A new id with ``prefix`` (without the underscore)."""
-        with self._lock:
-            number = self.random.getrandbits(143) % _SPACE
-        chars = []
-        for _ in range(_ID_LENGTH):
-            number, digit = divmod(number, 62)
-            chars.append(BASE62[digit])
-        return prefix + "_" + "".join(chars)
+        return prefix + "_" + self.token(_ID_LENGTH)
 
     def chance(self, probability: float) -> bool:
         """True with ``probability``, drawn from the seeded generator."""
