@@ -11,6 +11,7 @@ so leaving the ``with`` block takes well under a second.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import ssl
@@ -43,6 +44,32 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log(self, type: str, message: str, *args: Any) -> None:
         pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors found before the app runs (a malformed request line, headers too long) are
+        JSON like every other error of the API, never http.server's HTML page."""
+        body = json.dumps(
+            {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "request_malformed",
+                    "message": f"The HTTP request could not be read ({code} {message or ''}); "
+                    "send a well-formed HTTP/1.1 request with shorter lines.",
+                    "param": None,
+                }
+            }
+        ).encode()
+        self.close_connection = True
+        try:
+            self.send_response(code, message)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(body)
+        except OSError:
+            pass
 
 
 class PaysimClient:

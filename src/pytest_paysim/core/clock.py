@@ -42,6 +42,15 @@ def parse_time(text: str) -> float:
     return moment.timestamp()
 
 
+MAX_EPOCH = 253_370_764_800.0  # 9000-12-31: far enough, and every time stays printable
+
+
+def _check_range(epoch: float) -> float:
+    if not -62_135_596_800.0 <= epoch <= MAX_EPOCH:
+        raise ValueError("the simulator clock must stay between the years 1 and 9000")
+    return epoch
+
+
 class Clock:
     """Wall-clock time plus an offset, or a frozen instant."""
 
@@ -67,7 +76,7 @@ class Clock:
     def freeze(self, at: float | None = None) -> float:
         """Stop the clock at ``at`` (epoch seconds), or at the current time."""
         with self._lock:
-            self._frozen_at = self.now() if at is None else float(at)
+            self._frozen_at = self.now() if at is None else _check_range(float(at))
             frozen_at = self._frozen_at
         self._changed()
         return frozen_at
@@ -76,6 +85,7 @@ class Clock:
         """Move the clock forward; frozen or not, it then reads ``seconds`` later."""
         if seconds < 0:
             raise ValueError("the clock only moves forward: pass seconds >= 0")
+        _check_range(self.now() + seconds)
         with self._lock:
             if self._frozen_at is not None:
                 self._frozen_at += seconds

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hmac
 import json
+import re
 import socket
 import time
 from collections.abc import Callable, Iterable
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_BODY_BYTES", "ConnectionDropped", "PaysimApp", "RequestContext"]
 
 MAX_BODY_BYTES = 1024 * 1024
+_CLIENT_SECRET = re.compile(rb"(_secret_)[0-9A-Za-z]{8,}")
 MAX_JSON_DEPTH = 64
 JSON_HEADERS = [("Content-Type", "application/json")]
 
@@ -106,9 +109,7 @@ class PaysimApp:
 
     # -- WSGI ---------------------------------------------------------------------------
 
-    def __call__(
-        self, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         try:
             response = self.handle(environ)
         except ConnectionDropped:
@@ -125,6 +126,8 @@ class PaysimApp:
             *response.headers,
         ]
         start_response(status, headers)
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            return []  # the headers only; a body would corrupt the next answer on the connection
         return [response.body]
 
     def handle(self, environ: WSGIEnvironment) -> Response:
@@ -300,19 +303,18 @@ class PaysimApp:
     # -- answers ----------------------------------------------------------------------------
 
     def error_response(self, error: ApiError) -> Response:
-        """The JSON answer for ``error``."""
-        return Response(
-            error.status_code, dump_json(error.to_dict()), list(error.headers.items())
-        )
+        """The JSON answer for ``error``; a secret echoed from the request is masked."""
+        body = dump_json(error.to_dict())
+        body = body.replace(self.simulator.secrets.api_key.encode(), b"sk_test_***")
+        body = _CLIENT_SECRET.sub(rb"\1***", body)
+        return Response(error.status_code, body, list(error.headers.items()))
 
     def _fault_response(self, fault: Fault, environ: WSGIEnvironment) -> Response:
         if fault.drop_connection:
             connection = environ.get("werkzeug.socket")
             if isinstance(connection, socket.socket):
-                try:
+                with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
             raise ConnectionDropped("connection dropped by an injected fault")
         return self.error_response(InjectedFault(fault.status or 503))
 
@@ -321,9 +323,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     """A JSON object from UTF-8 bytes, or 400 ``invalid_json`` saying what is wrong."""
     try:
         text = raw.decode("utf-8")
-        value = json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants
-        )
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except UnicodeDecodeError:
         raise InvalidJson("The body is not UTF-8; send UTF-8 encoded JSON.") from None
     except RecursionError:
@@ -331,7 +331,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     except ValueError as error:
         raise InvalidJson(f"The body is not valid JSON: {str(error)[:200]}.") from None
     if not isinstance(value, dict):
-        raise InvalidJson("The body must be a JSON object, such as {\"amount\": 1999}.")
+        raise InvalidJson('The body must be a JSON object, such as {"amount": 1999}.')
     if _depth(value) > MAX_JSON_DEPTH:
         raise InvalidJson(f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels.")
     return value

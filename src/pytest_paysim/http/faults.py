@@ -1,5 +1,7 @@
 """Injected faults: answer a matching request with an error, slowly, or not at all.
 
+Rules match in the order they were added::
+
     faults.add(Fault(path="/v1/payments*", status=503, when="after"))
     fault = faults.take("POST", "/v1/payments")   # used up after ``times`` matches
 """

@@ -154,8 +154,11 @@ SCHEMAS: dict[str, Any] = {
     "WebhookEndpointList": _list_of("WebhookEndpoint"),
     "WebhookDeliveryList": _list_of("WebhookDelivery"),
     "DeletedWebhookEndpoint": _object(
-        {"id": {"type": "string"}, "object": {"const": "webhook_endpoint"},
-         "deleted": {"const": True}}
+        {
+            "id": {"type": "string"},
+            "object": {"const": "webhook_endpoint"},
+            "deleted": {"const": True},
+        }
     ),
     "Health": _object({"status": {"const": "ok"}, "version": {"type": "string"}}),
     "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
@@ -172,8 +175,7 @@ SCHEMAS: dict[str, Any] = {
     ),
     "ControlDeliveries": _list_of("ControlDelivery"),
     "ControlDelivery": _object(
-        {**_DELIVERY_PROPERTIES, "headers": {"type": "object"},
-         "body_base64": {"type": "string"}},
+        {**_DELIVERY_PROPERTIES, "headers": {"type": "object"}, "body_base64": {"type": "string"}},
     ),
     "Error": _ERROR,
 }

@@ -99,15 +99,15 @@ class Param:
                 f"`{self.name}` must be {_JSON_TYPES[self.type]}, not {_describe(value)}.",
                 param=self.name,
             )
-        if self.type in ("integer", "number"):
-            if (self.minimum is not None and value < self.minimum) or (
-                self.maximum is not None and value > self.maximum
-            ):
-                raise ParameterInvalid(
-                    f"`{self.name}` must be between {_num(self.minimum)} and "
-                    f"{_num(self.maximum)}; got {value}.",
-                    param=self.name,
-                )
+        if self.type in ("integer", "number") and (
+            (self.minimum is not None and value < self.minimum)
+            or (self.maximum is not None and value > self.maximum)
+        ):
+            raise ParameterInvalid(
+                f"`{self.name}` must be between {_num(self.minimum)} and "
+                f"{_num(self.maximum)}; got {value}.",
+                param=self.name,
+            )
         if self.type == "string":
             if self.max_length is not None and len(value) > self.max_length:
                 raise ParameterInvalid(
@@ -148,7 +148,9 @@ class Param:
             ("items", self.items),
         ):
             if value is not None:
-                result[key] = int(value) if isinstance(value, float) and value.is_integer() else value
+                result[key] = (
+                    int(value) if isinstance(value, float) and value.is_integer() else value
+                )
         if self.enum is not None:
             result["enum"] = list(self.enum) + ([None] if self.nullable else [])
         if self.type == "object":
@@ -205,9 +207,7 @@ def _is_type(value: Any, kind: str) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "number":
         return (
-            isinstance(value, (int, float))
-            and not isinstance(value, bool)
-            and math.isfinite(value)
+            isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         )
     if kind == "string":
         return isinstance(value, str)
@@ -287,13 +287,13 @@ def _metadata(value: dict[str, Any]) -> dict[str, str]:
 def _enabled_events(value: list[Any]) -> list[str]:
     if not value:
         raise ParameterInvalid(
-            "`enabled_events` needs at least one event type, or [\"*\"] for all.",
+            '`enabled_events` needs at least one event type, or ["*"] for all.',
             param="enabled_events",
         )
     for item in value:
         if item != "*" and item not in EVENT_TYPES:
             raise ParameterInvalid(
-                f"`enabled_events` holds an unknown event type {str(item)[:60]!r}; use \"*\" "
+                f'`enabled_events` holds an unknown event type {str(item)[:60]!r}; use "*" '
                 f"or one of: {', '.join(EVENT_TYPES)}.",
                 param="enabled_events",
             )
@@ -307,7 +307,7 @@ def _pay_check(clean: dict[str, Any]) -> dict[str, Any]:
         )
     if "decline_code" in clean and clean.get("outcome") != "fail":
         raise ParameterInvalid(
-            "`decline_code` goes only with `outcome: \"fail\"`.", param="decline_code"
+            '`decline_code` goes only with `outcome: "fail"`.', param="decline_code"
         )
     return clean
 
@@ -319,12 +319,10 @@ def _control_outcome_check(clean: dict[str, Any]) -> dict[str, Any]:
             param="outcome",
         )
     if "refund_outcome" in clean and ({"payment_id", "decline_code"} & clean.keys()):
-        raise ParameterInvalid(
-            "`refund_outcome` takes only `times`.", param="refund_outcome"
-        )
+        raise ParameterInvalid("`refund_outcome` takes only `times`.", param="refund_outcome")
     if "decline_code" in clean and clean.get("outcome") != "fail":
         raise ParameterInvalid(
-            "`decline_code` goes only with `outcome: \"fail\"`.", param="decline_code"
+            '`decline_code` goes only with `outcome: "fail"`.', param="decline_code"
         )
     return clean
 
@@ -360,12 +358,20 @@ def _reason(name: str, choices: tuple[str, ...]) -> Param:
 
 
 _AMOUNT = Param(
-    "amount", "integer", "Amount in the currency's minor unit.", minimum=1, maximum=MAX_AMOUNT,
+    "amount",
+    "integer",
+    "Amount in the currency's minor unit.",
+    minimum=1,
+    maximum=MAX_AMOUNT,
     example=1999,
 )
 _TIMES = Param(
-    "times", "integer", "How many attempts it applies to; null means always.",
-    nullable=True, minimum=1, maximum=1_000_000,
+    "times",
+    "integer",
+    "How many attempts it applies to; null means always.",
+    nullable=True,
+    minimum=1,
+    maximum=1_000_000,
 )
 
 EMPTY = Params("Empty")
@@ -378,27 +384,42 @@ CREATE_PAYMENT = Params(
     "CreatePayment",
     (
         Param(
-            "amount", "integer", "Amount in the currency's minor unit.", required=True,
-            minimum=1, maximum=MAX_AMOUNT, example=1999,
+            "amount",
+            "integer",
+            "Amount in the currency's minor unit.",
+            required=True,
+            minimum=1,
+            maximum=MAX_AMOUNT,
+            example=1999,
         ),
         Param(
-            "currency", "string", "ISO 4217 code, any case.", required=True, max_length=3,
-            check=_currency, example="usd",
+            "currency",
+            "string",
+            "ISO 4217 code, any case.",
+            required=True,
+            max_length=3,
+            check=_currency,
+            example="usd",
         ),
         Param("description", "string", "Shown on the payment page.", max_length=1000),
         Param(
-            "metadata", "object",
-            "String to string, at most 50 keys; `webhook_url` receives this payment's "
-            "webhooks.",
+            "metadata",
+            "object",
+            "String to string, at most 50 keys; `webhook_url` receives this payment's webhooks.",
             check=_metadata,
         ),
         Param(
-            "capture_method", "string", "automatic or manual.",
+            "capture_method",
+            "string",
+            "automatic or manual.",
             enum=("automatic", "manual"),
         ),
         Param(
-            "return_url", "string", "Where the hosted page sends the customer after paying.",
-            format="uri", max_length=2048,
+            "return_url",
+            "string",
+            "Where the hosted page sends the customer after paying.",
+            format="uri",
+            max_length=2048,
         ),
         Param("simulate", "string", "`auto`: pay at once with a seeded outcome.", enum=("auto",)),
     ),
@@ -419,19 +440,26 @@ CANCEL_PAYMENT = Params("CancelPayment", (_reason("cancellation_reason", CANCEL_
 CREATE_ENDPOINT = Params(
     "CreateWebhookEndpoint",
     (
-        Param("url", "string", "The receiver's http(s) URL.", required=True, format="uri",
-              max_length=2048),
         Param(
-            "enabled_events", "array", "Event types to send, or [\"*\"].",
-            items={"type": "string"}, check=_enabled_events,
+            "url",
+            "string",
+            "The receiver's http(s) URL.",
+            required=True,
+            format="uri",
+            max_length=2048,
+        ),
+        Param(
+            "enabled_events",
+            "array",
+            'Event types to send, or ["*"].',
+            items={"type": "string"},
+            check=_enabled_events,
         ),
     ),
 )
 
 _LIMIT = Param("limit", "integer", "1 to 100 (default 10).", minimum=1, maximum=100)
-_STARTING_AFTER = Param(
-    "starting_after", "string", "An id from the previous page.", max_length=100
-)
+_STARTING_AFTER = Param("starting_after", "string", "An id from the previous page.", max_length=100)
 LIST_PAYMENTS = Params(
     "ListPayments",
     (_LIMIT, _STARTING_AFTER, Param("status", "string", "Only this status.", enum=STATUSES)),
@@ -458,13 +486,24 @@ LIST_DELIVERIES = Params(
 RESET = Params(
     "Reset",
     (
-        Param("seed", "integer", "Seed for this run's ids (default: the server's).",
-              minimum=0, maximum=2**63 - 1),
-        Param("signature", "string", "Signature scheme until the next reset.",
-              enum=SIGNATURE_SCHEMES),
+        Param(
+            "seed",
+            "integer",
+            "Seed for this run's ids (default: the server's).",
+            minimum=0,
+            maximum=2**63 - 1,
+        ),
+        Param(
+            "signature", "string", "Signature scheme until the next reset.", enum=SIGNATURE_SCHEMES
+        ),
         Param("delivery", "string", "Delivery mode until the next reset.", enum=DELIVERY_MODES),
-        Param("auto_success_rate", "number", "Chance that simulate=auto succeeds.",
-              minimum=0, maximum=1),
+        Param(
+            "auto_success_rate",
+            "number",
+            "Chance that simulate=auto succeeds.",
+            minimum=0,
+            maximum=1,
+        ),
         Param("clock", "string", "Freeze the clock at this ISO 8601 time.", check=_iso_time),
     ),
 )
@@ -482,14 +521,28 @@ OUTCOMES = Params(
 FAULT = Params(
     "InjectFault",
     (
-        Param("method", "string", "HTTP method (default: any).",
-              enum=("GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS")),
+        Param(
+            "method",
+            "string",
+            "HTTP method (default: any).",
+            enum=("GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"),
+        ),
         Param("path", "string", "Glob on the request path (default: any).", max_length=500),
-        Param("status", "integer", "Status to answer with (default 503; absent with only "
-              "`delay`: no fault, just the delay).", minimum=400, maximum=599),
+        Param(
+            "status",
+            "integer",
+            "Status to answer with (default 503; absent with only "
+            "`delay`: no fault, just the delay).",
+            minimum=400,
+            maximum=599,
+        ),
         _TIMES,
-        Param("when", "string", "before: never executes; after: executes, answer lost.",
-              enum=("before", "after")),
+        Param(
+            "when",
+            "string",
+            "before: never executes; after: executes, answer lost.",
+            enum=("before", "after"),
+        ),
         Param("delay", "number", "Seconds to wait first.", minimum=0, maximum=60),
         Param("drop_connection", "boolean", "Close the connection without an answer."),
     ),
@@ -498,8 +551,13 @@ CLOCK = Params(
     "Clock",
     (
         Param("advance", "number", "Seconds to move forward.", minimum=0, maximum=10 * 365 * 86400),
-        Param("freeze", "string", "Freeze at this ISO time (null: now).", nullable=True,
-              check=_iso_time),
+        Param(
+            "freeze",
+            "string",
+            "Freeze at this ISO time (null: now).",
+            nullable=True,
+            check=_iso_time,
+        ),
         Param("unfreeze", "boolean", "true: let the clock run again.", enum=(True,)),
     ),
     check=_clock_check,
