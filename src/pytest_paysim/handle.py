@@ -98,9 +98,11 @@ class Paysim:
         self._backend = backend
         self._settings = settings
         self._router: InProcessRouter | None = None
+        self._reported = 0
         self.client = backend.client
         self.clock = Clock(backend)
         self.webhooks = WebhookLog(backend)
+        """This test's deliveries: the same object as the ``paysim_webhooks`` fixture."""
         self.reset()
 
     # -- state --------------------------------------------------------------------------------
@@ -135,13 +137,20 @@ class Paysim:
             auto_success_rate=settings.auto_success_rate,
             frozen_at=settings.frozen_at,
         )
-        self.webhooks = WebhookLog(self._backend)
+        self._reported = 0
+        self.webhooks.clear()  # the log object stays the one the test holds
         if settings.outcome is not None:
             self.force_outcome(settings.outcome, times=None)
 
     def unexpected_errors(self) -> list[str]:
         """Tracebacks of simulator bugs (500s nobody injected) during this test."""
         return self._backend.unexpected_errors()
+
+    def take_unexpected_errors(self) -> list[str]:
+        """The tracebacks not yet taken (the plugin fails the test with them)."""
+        errors = self.unexpected_errors()
+        new, self._reported = errors[self._reported :], len(errors)
+        return new
 
     # -- forcing ------------------------------------------------------------------------------
 
@@ -177,7 +186,7 @@ class Paysim:
         *,
         method: str | None = None,
         path: str | None = None,
-        status: int = _UNSET,
+        status: int | None = _UNSET,
         times: int | None = 1,
         when: str = "before",
         delay: float = 0.0,
@@ -196,6 +205,9 @@ class Paysim:
         _check_times(times)
         if status is _UNSET:
             status = None if (delay and not drop_connection) else 503
+        elif status is None:
+            if not (delay or drop_connection):
+                raise ValueError("a fault needs a status, a delay or drop_connection")
         elif not 400 <= status <= 599:
             raise ValueError("status must be an HTTP error status, 400 to 599")
         self._backend.add_fault(
@@ -364,10 +376,8 @@ def raise_for_error(status: int, body: bytes) -> None:
         raise ApiError(f"HTTP {status}: {body[:200]!r}") from None
     cls = _ERRORS_BY_CODE.get(code)
     if cls is None or code == "injected_fault":
-        raised = errors.InjectedFault(status, message)
-    else:
-        raised = cls(message, param=error.get("param"), payment_id=error.get("payment_id"))
-    raise raised
+        raise errors.InjectedFault(status, message)
+    raise cls(message, param=error.get("param"), payment_id=error.get("payment_id"))
 
 
 _ERRORS_BY_CODE: dict[str, type[ApiError]] = {

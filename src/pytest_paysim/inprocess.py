@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 import responses
+from requests.adapters import HTTPAdapter
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from pytest_paysim.http.app import ConnectionDropped
@@ -37,6 +38,7 @@ class InProcessRouter:
 
     def __init__(self) -> None:
         self._mock: responses.RequestsMock | None = None
+        self._installed: Any = None
         self.routes: dict[str, WSGIApplication] = {}
 
     def route(self, base_url: str, app: WSGIApplication) -> None:
@@ -46,9 +48,14 @@ class InProcessRouter:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"base_url must be an absolute http(s) URL, not {base_url!r}")
         if self._mock is None:
-            self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+            # Other requests go on to whatever sends them now: the network, or a mock the
+            # test started before (its own ``responses``), which keeps working.
+            self._mock = responses.RequestsMock(
+                assert_all_requests_are_fired=False, real_adapter_send=HTTPAdapter.send
+            )
             self._mock.add_passthru(re.compile(r".*"))
             self._mock.start()
+            self._installed = HTTPAdapter.send
         pattern = re.compile(re.escape(base) + r"(?:[/?#].*)?$")
         callback = _callback(app, parts.path)
         for method in _METHODS:
@@ -58,9 +65,14 @@ class InProcessRouter:
     def stop(self) -> None:
         """Undo the patching."""
         if self._mock is not None:
-            self._mock.stop()
+            current = HTTPAdapter.send
+            self._mock.stop(allow_assert=False)
             self._mock.reset()
             self._mock = None
+            if current is not self._installed:
+                # Someone patched over us and has already undone it (a test's own
+                # ``responses`` that ended first): keep what they restored.
+                HTTPAdapter.send = current  # type: ignore[method-assign]
         self.routes.clear()
 
 

@@ -9,6 +9,11 @@ through the ``paysim`` fixture::
         payment = paysim.create_payment(amount=1999, currency="usd")
         paysim.pay(payment["id"])
         paysim_webhooks.wait_for("payment.succeeded")
+
+The session state lives in ``config.stash``. The server starts in
+``pytest_load_initial_conftests`` (before any conftest is imported), or in ``pytest_configure``
+when the plugin was loaded too late for that hook. Under xdist the controller starts no server;
+each worker starts its own.
 """
 
 from __future__ import annotations
@@ -29,7 +34,13 @@ __all__: list[str] = []
 
 SKIP_REASON = "paysim is off: run pytest with --paysim"
 FIXTURES = frozenset({"paysim", "paysim_server", "paysim_webhooks"})
+MARKER_ARGUMENTS = frozenset(
+    {"outcome", "seed", "signature", "delivery", "clock", "auto_success_rate"}
+)
 DEFAULT_RETRIES = "0.1,0.2,0.4,0.8"
+WORKER_SEED_ENV = "PYTEST_PAYSIM_WORKER_SEED"
+"""How an xdist controller hands its (random) seed to its workers; a worker removes it."""
+_SEED_MASK = 2**63 - 1  # per-test seeds fit the control API's seed range
 
 
 @dataclass
@@ -58,40 +69,77 @@ class PluginState:
 
     settings: Settings
     worker: str
+    controller: bool = False
     server: Any = None
     backend: Any = None
     saved_env: dict[str, str | None] = field(default_factory=dict)
 
 
 STATE_KEY = pytest.StashKey[PluginState]()
+HANDLE_KEY = pytest.StashKey[Any]()
 
 
 # -- options ----------------------------------------------------------------------------------
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("paysim", "paysim payment-gateway simulator")
-    group.addoption("--paysim", action="store_true", default=None,
-                    help="start the payment simulator (ini: paysim = true)")
-    group.addoption("--paysim-seed", type=int, default=None, metavar="N",
-                    help="seed for ids, secrets and auto outcomes (default: random, printed)")
-    group.addoption("--paysim-host", default=None, metavar="H",
-                    help="bind address (default 127.0.0.1)")
-    group.addoption("--paysim-port", type=int, default=None, metavar="P",
-                    help="port (default 0 = a free one; offset by worker number under xdist)")
-    group.addoption("--paysim-url", default=None, metavar="URL",
-                    help="use an already running `paysim serve` instead of starting one")
-    group.addoption("--paysim-api-key", default=None, metavar="K",
-                    help="API key (with --paysim-url: the running server's; else PAYSIM_API_KEY)")
-    group.addoption("--paysim-signature", default=None,
-                    choices=("paysim", "standard", "ed25519"),
-                    help="webhook signature scheme (default paysim)")
-    group.addoption("--paysim-delivery", default=None, choices=("async", "sync"),
-                    help="deliver webhooks in the background or before the answer (default async)")
-    group.addoption("--paysim-db", default=None, metavar="PATH",
-                    help="keep simulator state in this SQLite file")
-    group.addoption("--paysim-https", action="store_true", default=None,
-                    help="serve TLS with a certificate made at start")
+    group = parser.getgroup("paysim", "paysim: payment-gateway simulator")
+    group.addoption(
+        "--paysim",
+        action="store_true",
+        default=None,
+        help="start the payment simulator (ini: paysim = true)",
+    )
+    group.addoption(
+        "--paysim-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed for ids, secrets and auto outcomes (default: random, printed in the header)",
+    )
+    group.addoption(
+        "--paysim-host", default=None, metavar="H", help="bind address (default 127.0.0.1)"
+    )
+    group.addoption(
+        "--paysim-port",
+        type=int,
+        default=None,
+        metavar="P",
+        help="port (default 0 = a free one; a fixed port is offset by worker number under xdist)",
+    )
+    group.addoption(
+        "--paysim-url",
+        default=None,
+        metavar="URL",
+        help="use an already running `paysim serve` instead of starting one",
+    )
+    group.addoption(
+        "--paysim-api-key",
+        default=None,
+        metavar="K",
+        help="API key (with --paysim-url: the running server's, else PAYSIM_API_KEY is read)",
+    )
+    group.addoption(
+        "--paysim-signature",
+        default=None,
+        choices=("paysim", "standard", "ed25519"),
+        help="webhook signature scheme (default paysim)",
+    )
+    group.addoption(
+        "--paysim-delivery",
+        default=None,
+        choices=("async", "sync"),
+        help="deliver webhooks in the background or before the answer (default async)",
+    )
+    group.addoption(
+        "--paysim-db", default=None, metavar="PATH", help="keep simulator state in this SQLite file"
+    )
+    group.addoption(
+        "--paysim-https",
+        action="store_true",
+        default=None,
+        help="serve TLS with a certificate made at start (sets REQUESTS_CA_BUNDLE)",
+    )
     parser.addini("paysim", "start the payment simulator", type="bool", default=False)
     parser.addini("paysim_seed", "seed for ids, secrets and auto outcomes", default="")
     parser.addini("paysim_host", "bind address", default="127.0.0.1")
@@ -100,27 +148,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("paysim_api_key", "API key", default="")
     parser.addini("paysim_signature", "paysim, standard or ed25519", default="paysim")
     parser.addini("paysim_delivery", "async or sync", default="async")
-    parser.addini("paysim_webhook_retries", "seconds between webhook attempts",
-                  default=DEFAULT_RETRIES)
+    parser.addini(
+        "paysim_webhook_retries",
+        "seconds between webhook attempts (attempts = len + 1)",
+        default=DEFAULT_RETRIES,
+    )
     parser.addini("paysim_webhook_timeout", "seconds per webhook attempt", default="2.0")
-    parser.addini("paysim_auto_success_rate", "chance that simulate=auto succeeds",
-                  default="0.5")
+    parser.addini("paysim_auto_success_rate", "chance that simulate=auto succeeds", default="0.5")
     parser.addini("paysim_db", "SQLite file for simulator state", default="")
     parser.addini("paysim_https", "serve TLS", type="bool", default=False)
 
 
-def _option(config: pytest.Config, name: str) -> Any:
-    # Before pytest has parsed the command line into config.option (in the early hook), the
-    # values are in known_args_namespace.
-    value = config.getoption(name, None)
-    if value is None:
-        value = getattr(getattr(config, "known_args_namespace", None), name, None)
-    return value
+def _option(config: pytest.Config, name: str, *, early: bool) -> Any:
+    # In pytest_load_initial_conftests the command line is only parsed into
+    # known_args_namespace; config.option then holds nothing but defaults.
+    if early:
+        return getattr(getattr(config, "known_args_namespace", None), name, None)
+    return config.getoption(name, None)
 
 
-def _resolve(config: pytest.Config) -> Settings:
+def _resolve(config: pytest.Config, *, early: bool) -> Settings:
     def option(name: str, ini: str) -> Any:
-        value = _option(config, name)
+        value = _option(config, name, early=early)
         return config.getini(ini) if value is None else value
 
     def number(name: str, text: Any, kind: type) -> Any:
@@ -149,9 +198,19 @@ def _resolve(config: pytest.Config) -> Settings:
     rate = number("paysim_auto_success_rate", config.getini("paysim_auto_success_rate"), float)
     if not 0 <= rate <= 1:
         raise pytest.UsageError("paysim: paysim_auto_success_rate must be between 0 and 1")
+    timeout = number("paysim_webhook_timeout", config.getini("paysim_webhook_timeout"), float)
+    if not timeout > 0:
+        raise pytest.UsageError("paysim: paysim_webhook_timeout must be > 0 seconds")
+    if seed_given:
+        seed = number("paysim_seed", seed_text, int)
+    else:
+        seed = _seed_from_controller()
+        seed_given = seed is not None
+        if seed is None:
+            seed = random_seed()
     return Settings(
         enabled=bool(option("paysim", "paysim")),
-        seed=number("paysim_seed", seed_text, int) if seed_given else random_seed(),
+        seed=seed,
         seed_given=seed_given,
         host=str(option("paysim_host", "paysim_host")),
         port=number("paysim_port", option("paysim_port", "paysim_port"), int),
@@ -160,25 +219,58 @@ def _resolve(config: pytest.Config) -> Settings:
         signature=signature,
         delivery=delivery,
         retries=retries,
-        timeout=number("paysim_webhook_timeout", config.getini("paysim_webhook_timeout"), float),
+        timeout=timeout,
         auto_success_rate=rate,
         db=option("paysim_db", "paysim_db") or None,
         https=bool(option("paysim_https", "paysim_https")),
     )
 
 
-def _worker_id(config: pytest.Config) -> str:
+def _seed_from_controller() -> int | None:
+    """The random seed an xdist controller chose, so every worker uses (and prints) the same.
+
+    Removed from the environment once read, so a pytest started by a test does not inherit it.
+    """
+    text = os.environ.pop(WORKER_SEED_ENV, None)
+    if text is None or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+# -- xdist ------------------------------------------------------------------------------------
+
+
+def _worker_id(config: pytest.Config, *, early: bool) -> str:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         return str(workerinput["workerid"])
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    if early:
+        # A worker sets this before it parses its command line; it is the only sign of a worker
+        # this early. pytest_configure checks the guess (a pytest started from inside a worker
+        # inherits the variable).
+        return os.environ.get("PYTEST_XDIST_WORKER") or "main"
+    return "main"
 
 
-def _is_xdist_controller(config: pytest.Config) -> bool:
-    if _worker_id(config) != "main":
+def _is_xdist_controller(config: pytest.Config, *, early: bool) -> bool:
+    if _worker_id(config, early=early) != "main":
         return False
-    numprocesses = _option(config, "numprocesses")
-    return bool(numprocesses) and _option(config, "dist") != "no"
+    if not early:
+        # xdist's pytest_cmdline_main has turned -n into --tx and --dist by now.
+        return _option(config, "dist", early=False) not in (None, "no") and bool(
+            _option(config, "tx", early=False)
+        )
+    numprocesses = _option(config, "numprocesses", early=True)
+    if numprocesses in ("auto", "logical"):
+        return not _option(config, "usepdb", early=True)
+    if numprocesses:
+        return True
+    dist = _option(config, "dist", early=True)
+    distributed = dist not in (None, "no") or bool(_option(config, "distload", early=True))
+    return distributed and bool(_option(config, "tx", early=True))
 
 
 # -- session ----------------------------------------------------------------------------------
@@ -189,7 +281,9 @@ def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
 ) -> None:
     # Before conftest files are imported, so settings they read at import time see the env.
-    _start(early_config)
+    if STATE_KEY in early_config.stash:
+        return
+    early_config.stash[STATE_KEY] = _begin(early_config, early=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -198,20 +292,62 @@ def pytest_configure(config: pytest.Config) -> None:
         "paysim(outcome=None, seed=None, signature=None, delivery=None, clock=None, "
         "auto_success_rate=None): per-test simulator overrides; brings in the paysim fixture.",
     )
-    _start(config)
+    state = config.stash.get(STATE_KEY, None)
+    if state is None:
+        state = config.stash[STATE_KEY] = _begin(config, early=False)
+    else:
+        # Check the early guess now that xdist has set up the config.
+        state.worker = _worker_id(config, early=False)
+        controller = _is_xdist_controller(config, early=False)
+        if controller and not state.controller:
+            _stop(state)
+            state.controller = True
+            _hand_seed_to_workers(state)
+        elif not controller and state.controller:
+            state.controller = False
+            _launch(state)
+    shared = state.controller and state.settings.enabled and state.settings.url
+    if shared and len(_option(config, "tx", early=False) or ()) > 1:
+        raise pytest.UsageError(
+            "paysim: --paysim-url is one simulator with one state; xdist workers would "
+            "reset it under each other. Run without -n, or let each worker start its own "
+            "server (leave out --paysim-url)."
+        )
 
 
-def _start(config: pytest.Config) -> None:
-    if STATE_KEY in config.stash:
+def _begin(config: pytest.Config, *, early: bool) -> PluginState:
+    state = PluginState(
+        settings=_resolve(config, early=early),
+        worker=_worker_id(config, early=early),
+        controller=_is_xdist_controller(config, early=early),
+    )
+    if _option(config, "help", early=early) or _option(config, "version", early=early):
+        state.settings.enabled = False
+    if state.controller:
+        _hand_seed_to_workers(state)
+    else:
+        _launch(state)
+    return state
+
+
+def _hand_seed_to_workers(state: PluginState) -> None:
+    if state.settings.enabled:
+        _setenv(state, {WORKER_SEED_ENV: str(state.settings.seed)})
+
+
+def _launch(state: PluginState) -> None:
+    """Start the server (or connect to ``--paysim-url``) and export its environment."""
+    settings = state.settings
+    if not settings.enabled or state.server is not None:
         return
-    settings = _resolve(config)
-    state = PluginState(settings=settings, worker=_worker_id(config))
-    config.stash[STATE_KEY] = state
-    if not settings.enabled or _is_xdist_controller(config):
-        return
+    import requests
+
     from pytest_paysim.backends import LocalBackend, RemoteBackend, RemoteServer
     from pytest_paysim.server import PaysimServer
 
+    port = settings.port
+    if port and state.worker.startswith("gw"):
+        port += int(state.worker[2:] or 0)
     try:
         if settings.url:
             api_key = settings.api_key or os.environ.get("PAYSIM_API_KEY")
@@ -221,12 +357,10 @@ def _start(config: pytest.Config) -> None:
                     "PAYSIM_API_KEY"
                 )
             remote = RemoteServer(settings.url, api_key)
-            settings.seed = settings.seed if settings.seed_given else remote.seed
+            if not settings.seed_given:
+                settings.seed = remote.seed
             state.server, state.backend = remote, RemoteBackend(remote)
         else:
-            port = settings.port
-            if port and state.worker.startswith("gw"):
-                port += int(state.worker[2:] or 0)
             db = settings.db
             if db and state.worker != "main":
                 db = f"{db}.{state.worker}"
@@ -244,12 +378,12 @@ def _start(config: pytest.Config) -> None:
                 https=settings.https,
             ).start()
             state.server, state.backend = server, LocalBackend(server)
-    except (ConfigurationError, OSError) as error:
+    except requests.RequestException as error:  # a wrong --paysim-url
+        raise pytest.UsageError(
+            f"paysim: could not reach the simulator at {settings.url}: {error}"
+        ) from None
+    except (ConfigurationError, OSError, ValueError) as error:
         raise pytest.UsageError(f"paysim: could not start the simulator: {error}") from None
-    _set_env(state)
-
-
-def _set_env(state: PluginState) -> None:
     server = state.server
     values = {
         "PAYSIM_URL": server.url,
@@ -260,33 +394,47 @@ def _set_env(state: PluginState) -> None:
         values["PAYSIM_WEBHOOK_PUBLIC_KEY"] = server.webhook_public_key
     if server.ca_file:
         values["REQUESTS_CA_BUNDLE"] = server.ca_file
+    _setenv(state, values)
+
+
+def _setenv(state: PluginState, values: dict[str, str]) -> None:
     for name, value in values.items():
         state.saved_env.setdefault(name, os.environ.get(name))
         os.environ[name] = value
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    state = config.stash.get(STATE_KEY, None)
-    if state is None or state.server is None:
-        return
-    state.server.stop()
-    state.server = state.backend = None
+def _stop(state: PluginState) -> None:
+    """Stop the server and put the environment back as it was."""
+    if state.server is not None:
+        server, state.server, state.backend = state.server, None, None
+        server.stop()
     for name, value in state.saved_env.items():
         if value is None:
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+    state.saved_env.clear()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE_KEY, None)
+    if state is not None:
+        _stop(state)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     state = config.stash.get(STATE_KEY, None)
     if state is None or not state.settings.enabled:
         return None
+    settings = state.settings
     if state.server is None:
-        return f"paysim: one server per xdist worker, seed={state.settings.seed}"
+        return (
+            f"paysim: one server per xdist worker, seed={settings.seed} "
+            f"signature={settings.signature}"
+        )
     return (
-        f"paysim: {state.server.url} seed={state.settings.seed} "
-        f"signature={state.settings.signature} worker={state.worker}"
+        f"paysim: {state.server.url} seed={settings.seed} "
+        f"signature={settings.signature} worker={state.worker}"
     )
 
 
@@ -314,23 +462,28 @@ def paysim(request: pytest.FixtureRequest, paysim_server: Any) -> Iterator[Any]:
     state = _state(request.config)
     marker = request.node.get_closest_marker("paysim")
     overrides: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    unknown = set(overrides) - {
-        "outcome", "seed", "signature", "delivery", "clock", "auto_success_rate",
-    }
-    if unknown:
-        raise pytest.UsageError(f"paysim marker: unknown argument(s) {sorted(unknown)}")
+    unknown = set(overrides) - MARKER_ARGUMENTS
+    if unknown or (marker is not None and marker.args):
+        pytest.fail(
+            f"@pytest.mark.paysim takes keyword arguments only, from "
+            f"{', '.join(sorted(MARKER_ARGUMENTS))}; got "
+            f"{', '.join(sorted(unknown)) or repr(marker.args if marker else ())}",
+            pytrace=False,
+        )
     seed = overrides.pop("seed", None)
     if seed is None:
-        seed = derive_seed(state.settings.seed, request.node.nodeid)
+        seed = derive_seed(state.settings.seed, request.node.nodeid) & _SEED_MASK
     handle = Paysim(state.backend, TestSettings(seed=seed, **overrides))
     request.node.stash[HANDLE_KEY] = handle
     try:
         yield handle
+        # Errors after the call phase (in teardown of fixtures using the simulator).
+        problem = _simulator_errors(handle)
+        if problem:
+            pytest.fail(problem, pytrace=False)
     finally:
         handle.close()
-
-
-HANDLE_KEY = pytest.StashKey[Any]()
+        request.node.stash[HANDLE_KEY] = None
 
 
 @pytest.fixture
@@ -340,9 +493,16 @@ def paysim_webhooks(paysim: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _paysim_marker(request: pytest.FixtureRequest) -> None:
-    """The ``paysim`` marker brings in the ``paysim`` fixture by itself."""
-    if request.node.get_closest_marker("paysim") is not None:
+def _paysim_when_used(request: pytest.FixtureRequest) -> None:
+    """Set up ``paysim`` first for a test that uses the simulator or carries the marker.
+
+    So every test that touches the simulator, even one that asked only for
+    ``paysim_server``, starts from a reset state (before its other function fixtures run) and
+    fails on a simulator bug.
+    """
+    if request.node.get_closest_marker("paysim") is not None or FIXTURES.intersection(
+        request.fixturenames
+    ):
         request.getfixturevalue("paysim")
 
 
@@ -357,16 +517,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def _simulator_errors(handle: Any) -> str | None:
+    errors: list[str] = handle.take_unexpected_errors()
+    if not errors:
+        return None
+    return (
+        "the paysim simulator raised an unexpected exception during this test "
+        "(a 500 nobody injected):\n\n" + "\n".join(errors)
+    )
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    result = yield
     handle = item.stash.get(HANDLE_KEY, None)
-    if handle is not None:
-        errors = handle.unexpected_errors()
-        if errors:
-            pytest.fail(
-                "the paysim simulator raised an unexpected exception during this test "
-                "(a 500 nobody injected):\n\n" + "\n".join(errors),
+    try:
+        result = yield
+    except (Exception, pytest.fail.Exception) as error:
+        # The test failed too, most likely because of the bug: show the bug first.
+        problem = _simulator_errors(handle) if handle is not None else None
+        if problem:
+            raise pytest.fail.Exception(
+                f"{problem}\nThe test then failed with {type(error).__name__}: {error}",
                 pytrace=False,
-            )
+            ) from None
+        raise
+    problem = _simulator_errors(handle) if handle is not None else None
+    if problem:
+        pytest.fail(problem, pytrace=False)
     return result

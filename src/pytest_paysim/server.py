@@ -233,7 +233,7 @@ class PaysimServer:
             for attempt in pending:
                 attempt.generation = sim.generation
         if pending:
-            self.dispatcher.submit(pending)
+            self.dispatcher.dispatch(pending)
 
     def stop(self) -> None:
         """Stop serving and delivering; returns in well under a second."""

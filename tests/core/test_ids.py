@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from pytest_paysim.core.ids import BASE62, IdGenerator, derive_seed, random_seed
 from pytest_paysim.core.simulator import Simulator, SimulatorConfig
 
@@ -112,8 +110,8 @@ def test_reset_empties_the_store() -> None:
 
 
 def test_derive_seed_is_stable() -> None:
-    assert derive_seed(7, "tests/test_x.py::test_a") == 16843723237656241578
-    assert derive_seed(0, "") == 13436079590000323820
+    assert derive_seed(7, "tests/test_x.py::test_a") == 16843723237656241578 >> 1
+    assert derive_seed(0, "") == 13436079590000323820 >> 1
     assert derive_seed(7, "tests/test_x.py::test_a") != derive_seed(7, "tests/test_x.py::test_b")
     assert derive_seed(7, "tests/test_x.py::test_a") != derive_seed(8, "tests/test_x.py::test_a")
     assert 0 <= derive_seed(123, "label") < 2**64

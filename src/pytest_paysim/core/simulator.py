@@ -138,6 +138,9 @@ class Simulator:
         self._depth = 0
         self._planned: list[DeliveryAttempt] = []
         self.delivery_listeners: list[Callable[[list[DeliveryAttempt]], None]] = []
+        """Called with each commit's planned attempts, under the lock: keep them quick."""
+        self.after_commit_listeners: list[Callable[[], None]] = []
+        """Called after a commit that planned attempts, outside the lock (sync sending)."""
         self.reset_listeners: list[Callable[[int], None]] = []
         self.unexpected_errors: list[str] = []
         self.attempts: list[DeliveryAttempt] = []
@@ -255,9 +258,14 @@ class Simulator:
             if self._depth:
                 return
             planned, self._planned = self._planned, []
+            # Handed over while the lock is still held, so attempts reach the dispatcher in
+            # the order their events happened, whatever the threads do next.
+            if planned:
+                for listener in list(self.delivery_listeners):
+                    listener(planned)
         if planned:
-            for listener in list(self.delivery_listeners):
-                listener(planned)
+            for after in list(self.after_commit_listeners):
+                after()
 
     # -- payments -------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Webhooks: the wire format (``sign``/``verify``), delivery, and the test's log.
 
-    from pytest_paysim.webhooks import verify
-    event = verify(request.get_data(), request.headers, secret)
+from pytest_paysim.webhooks import verify
+event = verify(request.get_data(), request.headers, secret)
 """
 
 from __future__ import annotations

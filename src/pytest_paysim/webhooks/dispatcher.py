@@ -117,7 +117,9 @@ class Dispatcher:
         self.closed = False
         self._workers: dict[str, _Worker] = {}
         self._sequence = itertools.count()
+        self._sync_pending = threading.local()
         simulator.delivery_listeners.append(self.submit)
+        simulator.after_commit_listeners.append(self.flush)
         simulator.reset_listeners.append(self._on_reset)
         simulator.clock.subscribe(self._wake)
         simulator.deliveries_busy = self.busy
@@ -125,29 +127,51 @@ class Dispatcher:
     # -- planning ----------------------------------------------------------------------------
 
     def submit(self, planned: list[DeliveryAttempt]) -> None:
-        """Take planned attempts: capture the unsent, send or queue the rest.
+        """Take planned attempts: capture the unsent, queue the rest.
 
-        In ``sync`` mode first attempts are sent here, in the caller's thread (before the API
+        Called under the simulator lock, so it only queues. In ``sync`` mode first attempts
+        are kept for :meth:`flush`, which sends them in the caller's thread (before the API
         answers); retries always go to the URL's worker.
         """
         sync = self.simulator.settings.delivery == "sync"
-        session: requests.Session | None = None
+        for attempt in planned:
+            try:
+                if attempt.url is None:
+                    self._capture(attempt)
+                elif sync and attempt.attempt == 1 and not self.closed:
+                    self._pending_sync().append(attempt)
+                else:
+                    self._enqueue(attempt)
+            except Exception as error:  # a bug: the API call itself went through
+                self.simulator.record_unexpected_error(error)
+
+    def flush(self) -> None:
+        """Send this thread's ``sync`` first attempts (called outside the simulator lock)."""
+        pending = self._pending_sync()
+        if not pending:
+            return
+        attempts, pending[:] = list(pending), []
+        session = _new_session()
         try:
-            for attempt in planned:
+            for attempt in attempts:
                 try:
-                    if attempt.url is None:
-                        self._capture(attempt)
-                    elif sync and attempt.attempt == 1 and not self.closed:
-                        if session is None:
-                            session = _new_session()
-                        self.send(attempt, session)
-                    else:
-                        self._enqueue(attempt)
+                    self.send(attempt, session)
                 except Exception as error:  # a bug: the API call itself went through
                     self.simulator.record_unexpected_error(error)
         finally:
-            if session is not None:
-                session.close()
+            session.close()
+
+    def dispatch(self, planned: list[DeliveryAttempt]) -> None:
+        """Queue (or, in ``sync`` mode, send) attempts from outside a commit: a restart."""
+        with self.simulator.lock:
+            self.submit(planned)
+        self.flush()
+
+    def _pending_sync(self) -> list[DeliveryAttempt]:
+        pending: list[DeliveryAttempt] | None = getattr(self._sync_pending, "attempts", None)
+        if pending is None:
+            pending = self._sync_pending.attempts = []
+        return pending
 
     def _enqueue(self, attempt: DeliveryAttempt) -> None:
         assert attempt.url is not None

@@ -22,6 +22,8 @@ from pytest_paysim.webhooks.signing import public_key_for, verify
 __all__ = ["Delivery", "DeliverySource", "WebhookLog"]
 
 _ANY_URL: Any = object()
+_EXPLAIN_MAX_LINES = 50
+"""A failure message lists at most this many deliveries (the latest)."""
 
 
 class Delivery:
@@ -120,9 +122,7 @@ class Delivery:
             outcome = f"status {self.status_code}"
         else:
             outcome = self.error or "pending"
-        return (
-            f"{self.type} payment={payment_id} url={self.url} attempt={self.attempt} {outcome}"
-        )
+        return f"{self.type} payment={payment_id} url={self.url} attempt={self.attempt} {outcome}"
 
     def __repr__(self) -> str:
         return f"<Delivery {self.describe()}>"
@@ -270,9 +270,7 @@ class WebhookLog(Sequence[Delivery]):
         deadline = time.monotonic() + timeout
         while self._source.busy():
             if time.monotonic() >= deadline:
-                raise AssertionError(
-                    self._explain(f"deliveries still in flight after {timeout}s")
-                )
+                raise AssertionError(self._explain(f"deliveries still in flight after {timeout}s"))
             self._source.wait_for_change(len(self._source.deliveries()), 0.02)
 
     def clear(self) -> None:
@@ -309,8 +307,8 @@ class WebhookLog(Sequence[Delivery]):
             detail = "".join(f", {name}={value!r}" for name, value in fields.items())
             raise AssertionError(
                 self._explain(
-                    f"expected {expected} {type!r} {_plural(2)}{_for(payment_id)}{detail}, "
-                    f"got {found}"
+                    f"expected {expected} {type!r} {_plural_event(1 if count is None else count)}"
+                    f"{_for(payment_id)}{detail}, got {found}"
                 )
             )
         return list(firsts.values())
@@ -318,21 +316,32 @@ class WebhookLog(Sequence[Delivery]):
     def assert_not_received(
         self, type: str, *, payment_id: str | None = None, within: float = 0.0
     ) -> None:
-        """Assert that no ``type`` delivery arrives (waiting ``within`` seconds first)."""
+        """Assert that no ``type`` delivery arrives, now or during the next ``within`` seconds.
+
+        Fails as soon as one arrives.
+        """
         __tracebackhide__ = True
-        if within > 0:
-            time.sleep(within)
-        found = [
-            delivery
-            for delivery in self._all()
-            if delivery.type == type and (payment_id is None or delivery.payment_id == payment_id)
-        ]
-        if found:
-            raise AssertionError(
-                self._explain(
-                    f"expected no {type!r} {_plural(2)}{_for(payment_id)}, got {len(found)}"
+        deadline = time.monotonic() + within
+        while True:
+            everything = self._source.deliveries()
+            found = [
+                delivery
+                for delivery in everything[self._skip :]
+                if delivery.type == type
+                and (payment_id is None or delivery.payment_id == payment_id)
+            ]
+            if found:
+                raise AssertionError(
+                    self._explain(
+                        f"expected no {type!r} {_plural(2)}{_for(payment_id)}"
+                        + (f" within {within}s" if within > 0 else "")
+                        + f", got {len(found)}"
+                    )
                 )
-            )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._source.wait_for_change(len(everything), min(remaining, 0.05))
 
     def assert_sequence(self, types: Sequence[str], *, payment_id: str | None = None) -> None:
         """Assert the events came in this order (others may come between)."""
@@ -356,20 +365,33 @@ class WebhookLog(Sequence[Delivery]):
             )
 
     def assert_all_signed(self) -> None:
-        """Assert that every delivery's signature verifies with the secret that signed it."""
+        """Assert that every delivery's signature verifies with the secret that signed it.
+
+        Fails when there is no delivery at all (wait for the ones you expect first).
+        Attempts never sent because their endpoint was deleted carry no signature and are
+        not checked.
+        """
         __tracebackhide__ = True
         from pytest_paysim.errors import WebhookVerificationError
 
+        received = self._all()
+        if not received:
+            raise AssertionError(
+                self._explain("expected signed deliveries to check")
+                + " (wait_for the ones you expect before assert_all_signed)"
+            )
         bad: list[str] = []
-        for delivery in self._all():
+        for delivery in received:
+            if delivery.url is not None and not delivery.headers and delivery.succeeded is False:
+                continue  # not sent: nothing was signed
             try:
                 delivery.verify()
             except (WebhookVerificationError, ValueError) as error:
                 bad.append(f"{delivery.describe()}: {error}")
         if bad:
             raise AssertionError(
-                f"{len(bad)} of {len(self)} deliveries are not validly signed:\n  "
-                + "\n  ".join(bad)
+                f"expected every delivery to be validly signed; {len(bad)} of {len(received)} "
+                "are not:\n  " + "\n  ".join(bad)
             )
 
     def _explain(self, headline: str) -> str:
@@ -377,6 +399,9 @@ class WebhookLog(Sequence[Delivery]):
         if not received:
             return f"{headline}; no webhook deliveries were received in this test"
         lines = [f"{index}. {delivery.describe()}" for index, delivery in enumerate(received, 1)]
+        if len(lines) > _EXPLAIN_MAX_LINES:
+            skipped = len(lines) - _EXPLAIN_MAX_LINES
+            lines = [f"... {skipped} earlier not shown", *lines[-_EXPLAIN_MAX_LINES:]]
         return f"{headline}; received {len(received)}:\n  " + "\n  ".join(lines)
 
 
@@ -392,6 +417,10 @@ _MISSING = object()
 
 def _plural(count: int) -> str:
     return "delivery" if count == 1 else "deliveries"
+
+
+def _plural_event(count: int) -> str:
+    return "event" if count == 1 else "events"
 
 
 def _for(payment_id: str | None) -> str:

@@ -1,0 +1,104 @@
+"""The usage guide's examples run as tests, and the guide names every option and fixture.
+
+Each example in ``docs/usage.md`` is a fenced ``python`` block whose first line is
+``# test: <name>``; all of them run in one ``pytest --paysim`` subprocess.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+from plugin_support import Runner
+
+from pytest_paysim import plugin
+
+USAGE = Path(__file__).resolve().parents[2] / "docs" / "usage.md"
+EXAMPLE = re.compile(r"^```python\n# test: (\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def examples() -> dict[str, str]:
+    """The named examples of the guide: name → code."""
+    found: dict[str, str] = {}
+    for name, code in EXAMPLE.findall(USAGE.read_text()):
+        assert name not in found, f"two examples are named {name!r}"
+        found[name] = code
+    return found
+
+
+def test_every_python_block_is_a_named_example() -> None:
+    blocks = re.findall(r"^```python$", USAGE.read_text(), re.MULTILINE)
+    assert len(blocks) == len(examples()) >= 15
+
+
+def _test_count(code: str) -> int:
+    tree = ast.parse(code)
+    return sum(
+        isinstance(node, ast.FunctionDef) and node.name.startswith("test_") for node in tree.body
+    )
+
+
+def test_the_examples_pass(run: Runner) -> None:
+    found = examples()
+    run.pytester.makepyfile(**{f"test_doc_{name}": code for name, code in found.items()})
+    result = run("--paysim")
+    result.assert_outcomes(passed=sum(_test_count(code) for code in found.values()))
+
+
+class _Options:
+    """Stands in for pytest's parser to collect what the plugin registers."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def getgroup(self, *args: Any) -> _Options:
+        return self
+
+    def addoption(self, *names: str, **kwargs: Any) -> None:
+        self.names.extend(names)
+
+    def addini(self, name: str, *args: Any, **kwargs: Any) -> None:
+        self.names.append(name)
+
+
+def _registered() -> list[str]:
+    options = _Options()
+    plugin.pytest_addoption(options)  # type: ignore[arg-type]
+    return options.names
+
+
+SHOWN = (
+    "paysim_server",
+    "paysim_webhooks",
+    "@pytest.mark.paysim",
+    *sorted(plugin.MARKER_ARGUMENTS),
+    "PAYSIM_URL",
+    "PAYSIM_API_KEY",
+    "PAYSIM_WEBHOOK_SECRET",
+    "PAYSIM_WEBHOOK_PUBLIC_KEY",
+    "force_outcome",
+    "force_refund_outcome",
+    "inject_fault",
+    "clock",
+    "add_webhook_endpoint",
+    "rotate_webhook_secret",
+    "intercept",
+    "route_webhooks",
+    "reset()",
+    "paysim.seed",
+    "url_for",
+    "webhook_public_key",
+    "ca_file",
+)
+
+
+def test_the_guide_names_every_option_ini_value_fixture_and_member() -> None:
+    text = USAGE.read_text()
+    missing = [
+        name
+        for name in (*_registered(), *SHOWN)
+        if not re.search(r"`[^`\n]*" + re.escape(name), text)
+    ]
+    assert missing == []
