@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 
 find_python() {
     local version=$1 candidate
-    for candidate in "$(command -v "python$version" 2>/dev/null || true)" \
-        "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".*/bin/python; do
-        if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+    # pyenv's shims exist for every version but fail unless it is selected: try each one.
+    for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".*/bin/python \
+        "$(command -v "python$version" 2>/dev/null || true)"; do
+        if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" --version >/dev/null 2>&1; then
             echo "$candidate"
             return 0
         fi

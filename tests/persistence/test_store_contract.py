@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_paysim.core.compact import pack
 from pytest_paysim.core.models import (
     DeliveryAttempt,
     Event,
@@ -23,7 +24,7 @@ from pytest_paysim.core.models import (
     WebhookEndpoint,
     dump_json,
 )
-from pytest_paysim.core.sqlite_store import SqliteStore
+from pytest_paysim.core.sqlite_store import SCHEMA_VERSION, SqliteStore
 from pytest_paysim.core.store import MemoryStore, Store
 from pytest_paysim.errors import ConfigurationError, ParameterInvalid
 
@@ -61,7 +62,7 @@ def refund(n: int, payment_id: str, amount: int = 100, status: str = "succeeded"
 
 def event(n: int, payment_id: str, type: str = "payment.created") -> Event:
     body = dump_json({"id": f"evt_{n:024d}", "type": type, "data": {"object": {"id": payment_id}}})
-    return Event(f"evt_{n:024d}", type, payment_id, T0 + n, body)
+    return Event(f"evt_{n:024d}", type, payment_id, T0 + n, pack(body))
 
 
 def delivery(n: int, ev: Event, *, url: str | None = "http://127.0.0.1:9/hook") -> DeliveryAttempt:
@@ -75,12 +76,12 @@ def delivery(n: int, ev: Event, *, url: str | None = "http://127.0.0.1:9/hook") 
         attempt=1,
         due_at=ev.created_at,
         generation=0,
-        body=ev.body,
+        packed=ev.packed,
     )
 
 
 def mark_sent(attempt: DeliveryAttempt, status_code: int = 200) -> DeliveryAttempt:
-    attempt.headers = {"Paysim-Signature": "t=1,v1=ab", "Content-Type": "application/json"}
+    attempt.signature = ("paysim", ("whsec_dGVzdHNlY3JldA==",), 1)
     attempt.sent_at = attempt.due_at + 0.5
     attempt.status_code = status_code
     attempt.succeeded = 200 <= status_code < 300
@@ -245,15 +246,15 @@ def test_events_keep_their_exact_body_and_filter_by_type_and_payment(store: Stor
 
 
 def test_idempotency_records_are_scoped_replaced_and_deleted(store: Store) -> None:
-    first = IdempotencyRecord("sk_test_a", "key-1", "f1", 201, b'{"id":"pay_1"}', T0)
-    other_scope = IdempotencyRecord("sk_test_b", "key-1", "f2", 409, b'{"error":{}}', T0 + 1)
+    first = IdempotencyRecord("sk_test_a", "key-1", "f1", 201, pack(b'{"id":"pay_1"}'), T0)
+    other_scope = IdempotencyRecord("sk_test_b", "key-1", "f2", 409, pack(b'{"error":{}}'), T0 + 1)
     with store.transaction():
         store.save_idempotency(first)
         store.save_idempotency(other_scope)
     assert store.get_idempotency("sk_test_a", "key-1") == first
     assert store.get_idempotency("sk_test_b", "key-1") == other_scope
     assert store.get_idempotency("sk_test_a", "key-2") is None
-    replaced = IdempotencyRecord("sk_test_a", "key-1", "f3", 200, b"{}", T0 + 2)
+    replaced = IdempotencyRecord("sk_test_a", "key-1", "f3", 200, pack(b"{}"), T0 + 2)
     store.save_idempotency(replaced)
     assert store.get_idempotency("sk_test_a", "key-1") == replaced
     store.delete_idempotency("sk_test_a", "key-1")
@@ -305,7 +306,8 @@ def test_planned_deliveries_are_the_outbox_until_attempted(store: Store) -> None
 
     made = store.list_deliveries(event_id=None, type=None, payment_id=None)
     assert made == [attempts[2], attempts[0]], "newest first, with headers and status"
-    assert made[1].headers["Paysim-Signature"] == "t=1,v1=ab"
+    assert made[1].headers["Paysim-Signature"].startswith("t=1,v1=")
+    assert made[1].signature == attempts[0].signature
     assert made[1].body == events[0].body
     assert made[1].succeeded is False
     assert made[1].error == "HTTP 500"
@@ -316,7 +318,7 @@ def test_a_delivery_body_comes_back_exactly_whether_or_not_it_is_its_events(
 ) -> None:
     ev = event(1, payment(1).id)
     same, other, orphan = delivery(1, ev), delivery(2, ev), delivery(3, event(2, payment(1).id))
-    other.body = b'{"changed":true}'
+    other.packed = pack(b'{"changed":true}')
     with store.transaction():
         store.add_event(ev)
         for item in (same, other, orphan):
@@ -382,7 +384,7 @@ def test_clear_removes_every_record(store: Store) -> None:
         store.save_payment(made)
         store.save_refund(refund(1, made.id))
         store.add_event(ev)
-        store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, b"{}", T0))
+        store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, pack(b"{}"), T0))
         store.save_endpoint(WebhookEndpoint("we_1", "http://x.test/", ["*"], "whsec_1", T0))
         store.save_delivery(delivery(1, ev))
         store.save_delivery(mark_sent(delivery(2, ev)))
@@ -442,7 +444,7 @@ def test_a_failed_transaction_applies_nothing(db: Path) -> None:
             store.save_refund(changed.refunds[0])
             store.add_event(event(1, kept.id))
             store.save_payment(payment(2))
-            store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, b"{}", T0))
+            store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, pack(b"{}"), T0))
             store.save_delivery(delivery(1, event(1, kept.id)))
             with store.transaction():  # a nested transaction joins the outer one
                 store.set_setting("hmac_secret", "whsec_new")
@@ -469,7 +471,7 @@ def test_everything_committed_is_there_after_reopening(db: Path) -> None:
     made = payment(1, status="succeeded")
     made.refunds = [refund(1, made.id)]
     ev = event(1, made.id)
-    record = IdempotencyRecord("sk_test_a", "k", "f", 201, b'{"id":"x"}', T0)
+    record = IdempotencyRecord("sk_test_a", "k", "f", 201, pack(b'{"id":"x"}'), T0)
     endpoint = WebhookEndpoint("we_1", "http://x.test/", ["payment.succeeded"], "whsec_e", T0)
     planned, sent = delivery(1, ev), mark_sent(delivery(2, ev), 503)
     with store.transaction():
@@ -499,13 +501,13 @@ def test_a_delivery_keeps_no_copy_of_its_events_body(db: Path) -> None:
     store = SqliteStore(db)
     ev = event(1, payment(1).id)
     other = delivery(2, ev)
-    other.body = b"{}"
+    other.packed = pack(b"{}")
     with store.transaction():
         store.add_event(ev)
         store.save_delivery(delivery(1, ev))
         store.save_delivery(other)
     stored = store._conn.execute("SELECT id, body FROM deliveries ORDER BY seq").fetchall()
-    assert stored == [(delivery(1, ev).id, None), (other.id, b"{}")]
+    assert stored == [(delivery(1, ev).id, None), (other.id, pack(b"{}"))]
     store.close()
 
 
@@ -525,7 +527,7 @@ def test_the_file_is_in_wal_mode_with_the_schema_version(db: Path) -> None:
     SqliteStore(db).close()
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
 
 
@@ -619,7 +621,7 @@ def test_every_lookup_and_filter_uses_an_index(db: Path) -> None:
         store.save_refund(refund(1, made.id))
         store.add_event(ev)
         store.save_delivery(delivery(1, ev))
-        store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, b"{}", T0))
+        store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, pack(b"{}"), T0))
         store.save_endpoint(WebhookEndpoint("we_1", "http://x.test/", ["*"], "whsec_1", T0))
         store.set_setting("a", "b")
     store.get_payment(made.id)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_paysim.core.clock import format_time
+from pytest_paysim.core.compact import unpack
+from pytest_paysim.webhooks.signing import delivery_headers
 
 __all__ = [
     "DeliveryAttempt",
@@ -122,7 +124,13 @@ class Event:
     type: str
     payment_id: str
     created_at: float
-    body: bytes
+    packed: bytes
+    """The body as :func:`~pytest_paysim.core.compact.pack` keeps it (a fifth of the size)."""
+
+    @property
+    def body(self) -> bytes:
+        """The exact JSON bytes every delivery of this event sends."""
+        return unpack(self.packed)
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(self.body)
@@ -173,8 +181,10 @@ class DeliveryAttempt:
     attempt: int
     due_at: float
     generation: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    packed: bytes = b""
+    """The body, packed; the same object as its event's, so it is kept once."""
+    signature: tuple[str, tuple[str, ...], int] | None = None
+    """How it was signed: scheme, secrets, unix time. The headers follow from it."""
     status_code: int | None = None
     error: str | None = None
     succeeded: bool | None = None
@@ -183,6 +193,26 @@ class DeliveryAttempt:
     response_body: str | None = None
     signed_with: str | None = None
     """The first secret that signed this attempt (what a test verifies it with)."""
+
+    @property
+    def body(self) -> bytes:
+        """The exact bytes sent."""
+        return unpack(self.packed)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers sent (empty while planned); rebuilt from ``signature`` when read."""
+        if self.signature is None:
+            return {}
+        scheme, secrets, timestamp = self.signature
+        return delivery_headers(
+            self.body,
+            event_id=self.event_id,
+            attempt=self.attempt,
+            scheme=scheme,
+            secrets=list(secrets),
+            timestamp=int(timestamp),
+        )
 
     @property
     def pending(self) -> bool:
@@ -216,5 +246,10 @@ class IdempotencyRecord:
     key: str
     fingerprint: str
     status: int
-    body: bytes
+    packed: bytes
     created_at: float
+
+    @property
+    def body(self) -> bytes:
+        """The stored answer's body."""
+        return unpack(self.packed)

@@ -23,6 +23,7 @@ from typing import Any
 from pytest_paysim.core import transitions as tx
 from pytest_paysim.core.cards import DECLINE_MESSAGES, card_result
 from pytest_paysim.core.clock import Clock, format_time
+from pytest_paysim.core.compact import pack
 from pytest_paysim.core.idempotency import IdempotencyKeys
 from pytest_paysim.core.ids import IdGenerator, derive_seed
 from pytest_paysim.core.models import (
@@ -496,7 +497,7 @@ class Simulator:
                 "data": data,
             }
         )
-        event = Event(event_id, event_type, payment.id, now, body)
+        event = Event(event_id, event_type, payment.id, now, pack(body))
         self.store.add_event(event)
         self._plan_deliveries(event, payment)
         return event
@@ -521,7 +522,7 @@ class Simulator:
                 attempt=1,
                 due_at=event.created_at,
                 generation=self.generation,
-                body=event.body,
+                packed=event.packed,
             )
             self.store.save_delivery(attempt)
             self._planned.append(attempt)
@@ -555,7 +556,7 @@ class Simulator:
                 attempt=failed.attempt + 1,
                 due_at=due,
                 generation=failed.generation,
-                body=failed.body,
+                packed=failed.packed,
             )
             self.store.save_delivery(retry)
             self._planned.append(retry)

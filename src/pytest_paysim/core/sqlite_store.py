@@ -59,7 +59,7 @@ from pytest_paysim.errors import ConfigurationError, ParameterInvalid
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Stored in ``PRAGMA user_version``; a file of another version is refused, not migrated."""
 
 _SYNCHRONOUS = ("NORMAL", "FULL")
@@ -343,14 +343,14 @@ class SqliteStore:
 
     def get_event(self, event_id: str) -> Event | None:
         row = self._one("SELECT data, body FROM events WHERE id = ?", (event_id,))
-        return None if row is None else _load(Event, row[0], body=row[1])
+        return None if row is None else _load(Event, row[0], packed=row[1])
 
     def add_event(self, event: Event) -> None:
         self._write(
             "INSERT INTO events (id, type, payment_id, data, body) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET type = excluded.type, "
             "payment_id = excluded.payment_id, data = excluded.data, body = excluded.body",
-            (event.id, event.type, event.payment_id, _dump(event), event.body),
+            (event.id, event.type, event.payment_id, _dump(event), event.packed),
         )
 
     def list_events(
@@ -370,13 +370,13 @@ class SqliteStore:
             where.append("payment_id = ?")
             params.append(payment_id)
         rows, has_more = self._page("events", "data, body", where, params, limit, starting_after)
-        return [_load(Event, data, body=body) for data, body in rows], has_more
+        return [_load(Event, data, packed=body) for data, body in rows], has_more
 
     def events_of(self, payment_id: str) -> list[Event]:
         rows = self._all(
             "SELECT data, body FROM events WHERE payment_id = ? ORDER BY seq", (payment_id,)
         )
-        return [_load(Event, data, body=body) for data, body in rows]
+        return [_load(Event, data, packed=body) for data, body in rows]
 
     # -- idempotency records -------------------------------------------------------------------
 
@@ -384,12 +384,12 @@ class SqliteStore:
         row = self._one(
             "SELECT data, body FROM idempotency WHERE scope = ? AND key = ?", (scope, key)
         )
-        return None if row is None else _load(IdempotencyRecord, row[0], body=row[1])
+        return None if row is None else _load(IdempotencyRecord, row[0], packed=row[1])
 
     def save_idempotency(self, record: IdempotencyRecord) -> None:
         self._write(
             "INSERT OR REPLACE INTO idempotency (scope, key, data, body) VALUES (?, ?, ?, ?)",
-            (record.scope, record.key, _dump(record), record.body),
+            (record.scope, record.key, _dump(record), record.packed),
         )
 
     def delete_idempotency(self, scope: str, key: str) -> None:
@@ -434,7 +434,7 @@ class SqliteStore:
                 "payment_id": attempt.payment_id,
                 "sent_at": attempt.sent_at,
                 "data": _dump(attempt),
-                "body": attempt.body,
+                "body": attempt.packed,
             },
         )
 
@@ -487,8 +487,8 @@ def _fields(cls: type) -> tuple[str, ...]:
 
 
 def _values(record: Any) -> dict[str, Any]:
-    """The fields of a record, without ``body`` (bytes live in their own column)."""
-    return {name: getattr(record, name) for name in _fields(type(record)) if name != "body"}
+    """The fields of a record, without ``packed`` (bytes live in their own column)."""
+    return {name: getattr(record, name) for name in _fields(type(record)) if name != "packed"}
 
 
 def _dump(record: Any) -> str:
@@ -521,4 +521,8 @@ def _load_payment(text: str) -> Payment:
 
 
 def _load_delivery(text: str, body: bytes | None) -> DeliveryAttempt:
-    return _load(DeliveryAttempt, text, body=b"" if body is None else body)
+    attempt = _load(DeliveryAttempt, text, packed=b"" if body is None else body)
+    if attempt.signature is not None:  # JSON gave lists back
+        scheme, secrets, timestamp = attempt.signature
+        attempt.signature = (scheme, tuple(secrets), timestamp)
+    return attempt

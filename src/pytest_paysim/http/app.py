@@ -271,7 +271,7 @@ class PaysimApp:
                 "The API key is not valid; use the key this server printed "
                 "(PAYSIM_API_KEY) as `Authorization: Bearer <key>`.",
             )
-        return key
+        return expected  # the one shared string, not this request's copy: records keep it
 
     def check_client_secret(self, payment_id: str, secret: str) -> None:
         """Raise 403 unless ``secret`` is the client secret of ``payment_id``."""

@@ -27,10 +27,8 @@ from typing import Any
 import requests
 import urllib3
 
-from pytest_paysim._version import __version__
 from pytest_paysim.core.models import DeliveryAttempt
 from pytest_paysim.core.simulator import Simulator
-from pytest_paysim.webhooks.signing import sign
 
 __all__ = ["Dispatcher"]
 
@@ -118,6 +116,7 @@ class Dispatcher:
         self._workers: dict[str, _Worker] = {}
         self._sequence = itertools.count()
         self._sync_pending = threading.local()
+        self._shared_secrets: dict[tuple[str, ...], tuple[str, ...]] = {}
         simulator.delivery_listeners.append(self.submit)
         simulator.after_commit_listeners.append(self.flush)
         simulator.reset_listeners.append(self._on_reset)
@@ -191,35 +190,22 @@ class Dispatcher:
 
     def _capture(self, attempt: DeliveryAttempt) -> None:
         sim = self.simulator
-        attempt.headers = self._headers(attempt)
+        self._sign(attempt)
         attempt.sent_at = sim.clock.now()
         sim.record_attempt(attempt)
 
     # -- sending ----------------------------------------------------------------------------
 
-    def _headers(self, attempt: DeliveryAttempt) -> dict[str, str]:
-        """The headers of this attempt, signed now (wall clock) with its secrets."""
+    def _sign(self, attempt: DeliveryAttempt) -> None:
+        """Sign the attempt now (wall clock) with its secrets; its headers follow from this."""
         sim = self.simulator
         with sim.lock:
-            secrets = sim.secrets_for(attempt)
+            secrets = tuple(sim.secrets_for(attempt))
             scheme = sim.settings.signature
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": f"paysim/{__version__}",
-            "Paysim-Event-Id": attempt.event_id,
-            "Paysim-Delivery-Attempt": str(attempt.attempt),
-        }
+        # Attempts signed alike share one secrets tuple: thousands of attempts, one copy.
+        secrets = self._shared_secrets.setdefault(secrets, secrets)
         attempt.signed_with = secrets[0]
-        headers.update(
-            sign(
-                attempt.body,
-                secrets,
-                scheme=scheme,
-                timestamp=int(time.time()),
-                msg_id=attempt.event_id,
-            )
-        )
-        return headers
+        attempt.signature = (scheme, secrets, int(time.time()))
 
     def send(self, attempt: DeliveryAttempt, session: requests.Session) -> None:
         """Make one attempt now, record it, and plan the retry if it failed."""
@@ -236,7 +222,7 @@ class Dispatcher:
                 attempt.error = _DELETED_ENDPOINT
                 sim.record_attempt(attempt)
                 return
-        attempt.headers = self._headers(attempt)
+        self._sign(attempt)
         attempt.sent_at = sim.clock.now()
         self._post(attempt, session, sim.config.webhook_timeout)
         sim.record_attempt(attempt)  # plans the retry of a failure in the same transaction

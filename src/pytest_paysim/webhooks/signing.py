@@ -49,6 +49,7 @@ __all__ = [
     "WEBHOOK_ID_HEADER",
     "WEBHOOK_SIGNATURE_HEADER",
     "WEBHOOK_TIMESTAMP_HEADER",
+    "delivery_headers",
     "generate_hmac_secret",
     "generate_signing_key",
     "public_key_for",
@@ -180,6 +181,28 @@ def _is_timestamp(text: str) -> bool:
 
 
 # --------------------------------------------------------------------------- signing
+
+
+def delivery_headers(
+    body: bytes,
+    *,
+    event_id: str,
+    attempt: int,
+    scheme: str,
+    secrets: Sequence[str],
+    timestamp: int,
+) -> dict[str, str]:
+    """Every header of one delivery attempt: content type, user agent, ids, signature."""
+    from pytest_paysim._version import __version__
+
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"paysim/{__version__}",
+        "Paysim-Event-Id": event_id,
+        "Paysim-Delivery-Attempt": str(attempt),
+    }
+    headers.update(sign(body, secrets, scheme=scheme, timestamp=timestamp, msg_id=event_id))
+    return headers
 
 
 def sign(
