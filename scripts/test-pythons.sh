@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The core unit tests on the oldest and newest supported Pythons (3.10 and 3.13), each in its
-# own virtual environment, so the supported range is real.
+# The core, HTTP and webhook tests on the oldest and newest supported Pythons (3.10 and 3.13),
+# each in its own virtual environment, so the supported range is real.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,9 +21,10 @@ find_python() {
 for version in 3.10 3.13; do
     python=$(find_python "$version")
     venv=".venv-$version"
-    echo "== core and HTTP unit tests on $("$python" --version)"
+    echo "== core, HTTP and webhook tests on $("$python" --version)"
     [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --upgrade pip
-    "$venv/bin/python" -m pip install --quiet -e . pytest-timeout hypothesis
-    "$venv/bin/python" -m pytest -p no:cacheprovider -q tests/core tests/test_public_api.py
+    "$venv/bin/python" -m pip install --quiet -e ".[test]"
+    "$venv/bin/python" -m pytest -p no:cacheprovider -q -n 2 \
+        tests/core tests/http tests/webhooks tests/test_public_api.py
 done
