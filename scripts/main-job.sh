@@ -3,10 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-    "$python" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[examples]"
+bash scripts/setup-venv.sh examples
 .venv/bin/pytest --paysim examples/ -p no:cacheprovider "$@"

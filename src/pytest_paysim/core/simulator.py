@@ -16,9 +16,9 @@ from __future__ import annotations
 import contextlib
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from types import TracebackType
 
 from pytest_paysim.core import transitions as tx
 from pytest_paysim.core.cards import DECLINE_MESSAGES, card_result
@@ -138,6 +138,7 @@ class Simulator:
         self._delivery_ids = IdGenerator(derive_seed(self._run_seed, "deliveries"))
         self._depth = 0
         self._planned: list[DeliveryAttempt] = []
+        self._snapshots = threading.local()
         self.delivery_listeners: list[Callable[[list[DeliveryAttempt]], None]] = []
         """Called with each commit's planned attempts, under the lock: keep them quick."""
         self.after_commit_listeners: list[Callable[[], None]] = []
@@ -239,34 +240,12 @@ class Simulator:
         with self.lock:
             self.unexpected_errors.append(text)
 
-    @contextlib.contextmanager
-    def atomic(self) -> Iterator[None]:
-        """One lock and one store transaction; planned deliveries go out after commit."""
-        with self.lock:
-            self._depth += 1
-            try:
-                if self._depth == 1:
-                    with self.store.transaction():
-                        yield
-                else:
-                    yield
-            except BaseException:
-                if self._depth == 1:
-                    self._planned.clear()
-                raise
-            finally:
-                self._depth -= 1
-            if self._depth:
-                return
-            planned, self._planned = self._planned, []
-            # Handed over while the lock is still held, so attempts reach the dispatcher in
-            # the order their events happened, whatever the threads do next.
-            if planned:
-                for listener in list(self.delivery_listeners):
-                    listener(planned)
-        if planned:
-            for after in list(self.after_commit_listeners):
-                after()
+    def atomic(self) -> _Atomic:
+        """One lock and one store transaction; planned deliveries go out after commit.
+
+        Re-entrant: nested calls join the outer transaction.
+        """
+        return _Atomic(self)
 
     # -- payments -------------------------------------------------------------------------
 
@@ -485,22 +464,41 @@ class Simulator:
     def _emit(self, event_type: str, payment: Payment, refund: Refund | None = None) -> Event:
         now = self.clock.now()
         event_id = self.ids.new("evt")
-        data: dict[str, Any] = {"object": payment.to_dict()}
-        if refund is not None:
-            data["refund"] = refund.to_dict()
-        body = dump_json(
-            {
-                "id": event_id,
-                "object": "event",
-                "type": event_type,
-                "created_at": format_time(now),
-                "data": data,
-            }
+        payment_json = dump_json(payment.to_dict())
+        self._snapshots.last = (payment, payment.updated_at, payment.status, payment_json)
+        # Assembled from the payment's JSON (ids, type and time need no escaping), so the
+        # payment is serialised once for the event and, through payment_json, the answer.
+        body = b"".join(
+            (
+                b'{"id":"',
+                event_id.encode(),
+                b'","object":"event","type":"',
+                event_type.encode(),
+                b'","created_at":"',
+                format_time(now).encode(),
+                b'","data":{"object":',
+                payment_json,
+                b',"refund":' + dump_json(refund.to_dict()) if refund is not None else b"",
+                b"}}",
+            )
         )
         event = Event(event_id, event_type, payment.id, now, pack(body))
         self.store.add_event(event)
         self._plan_deliveries(event, payment)
         return event
+
+    def payment_json(self, payment: Payment) -> bytes:
+        """The payment as JSON bytes: this thread's last event snapshot when still current."""
+        last = getattr(self._snapshots, "last", None)
+        if (
+            last is not None
+            and last[0] is payment
+            and last[1] == payment.updated_at
+            and last[2] == payment.status
+        ):
+            json_bytes: bytes = last[3]
+            return json_bytes
+        return dump_json(payment.to_dict())
 
     def _plan_deliveries(self, event: Event, payment: Payment) -> None:
         targets: list[tuple[str | None, str | None]] = []
@@ -640,3 +638,58 @@ class Simulator:
 
 def _same_kind(secret: str, other: str) -> bool:
     return secret.split("_", 1)[0] == other.split("_", 1)[0]
+
+
+class _Atomic:
+    """The context manager of :meth:`Simulator.atomic` (a class: it is on every hot path)."""
+
+    __slots__ = ("_sim", "_transaction")
+
+    def __init__(self, sim: Simulator) -> None:
+        self._sim = sim
+        self._transaction: contextlib.AbstractContextManager[None] | None = None
+
+    def __enter__(self) -> None:
+        sim = self._sim
+        sim.lock.acquire()
+        sim._depth += 1
+        if sim._depth == 1:
+            try:
+                transaction = sim.store.transaction()
+                transaction.__enter__()
+            except BaseException:
+                sim._depth -= 1
+                sim.lock.release()
+                raise
+            self._transaction = transaction
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        sim = self._sim
+        planned: list[DeliveryAttempt] = []
+        try:
+            if self._transaction is not None:
+                try:
+                    self._transaction.__exit__(exc_type, exc, tb)
+                except BaseException:
+                    sim._planned.clear()
+                    raise
+                if exc_type is not None:
+                    sim._planned.clear()
+                else:
+                    planned, sim._planned = sim._planned, []
+                    # Handed over while the lock is still held, so attempts reach the
+                    # dispatcher in the order their events happened.
+                    if planned:
+                        for listener in list(sim.delivery_listeners):
+                            listener(planned)
+        finally:
+            sim._depth -= 1
+            sim.lock.release()
+        if planned:
+            for after in list(sim.after_commit_listeners):
+                after()

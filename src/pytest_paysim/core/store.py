@@ -12,7 +12,6 @@ transaction atomic. Lists are newest first and cost O(limit), not O(stored recor
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from typing import Any, Protocol
 
 from pytest_paysim.core.models import (
@@ -132,6 +131,10 @@ class _Index:
         return result, False
 
 
+_NO_TRANSACTION: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+"""Memory changes need no grouping: the simulator's lock already makes them atomic."""
+
+
 class MemoryStore:
     """The default store: dicts in memory, rebuilt on ``clear``."""
 
@@ -149,9 +152,8 @@ class MemoryStore:
         self._deliveries: dict[str, DeliveryAttempt] = {}
         self._deliveries_by_event: dict[str, list[DeliveryAttempt]] = {}
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        yield
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        return _NO_TRANSACTION
 
     def close(self) -> None:
         pass

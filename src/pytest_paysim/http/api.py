@@ -27,7 +27,7 @@ def openapi(ctx: RequestContext) -> tuple[int, Any]:
 
 
 def create_payment(ctx: RequestContext) -> tuple[int, Any]:
-    return 201, ctx.sim.create_payment(**ctx.body).to_dict()
+    return 201, ctx.sim.payment_json(ctx.sim.create_payment(**ctx.body))
 
 
 def list_payments(ctx: RequestContext) -> tuple[int, Any]:
@@ -39,7 +39,7 @@ def list_payments(ctx: RequestContext) -> tuple[int, Any]:
 
 
 def get_payment(ctx: RequestContext) -> tuple[int, Any]:
-    return 200, ctx.sim.get_payment(ctx.args["id"]).to_dict()
+    return 200, ctx.sim.payment_json(ctx.sim.get_payment(ctx.args["id"]))
 
 
 def pay_payment(ctx: RequestContext) -> tuple[int, Any]:
@@ -50,11 +50,11 @@ def pay_payment(ctx: RequestContext) -> tuple[int, Any]:
         card_number=body.get("card_number"),
         decline_code=body.get("decline_code"),
     )
-    return 200, payment.to_dict()
+    return 200, ctx.sim.payment_json(payment)
 
 
 def capture_payment(ctx: RequestContext) -> tuple[int, Any]:
-    return 200, ctx.sim.capture(ctx.args["id"], amount=ctx.body.get("amount")).to_dict()
+    return 200, ctx.sim.payment_json(ctx.sim.capture(ctx.args["id"], amount=ctx.body.get("amount")))
 
 
 def refund_payment(ctx: RequestContext) -> tuple[int, Any]:
@@ -68,7 +68,7 @@ def cancel_payment(ctx: RequestContext) -> tuple[int, Any]:
     payment = ctx.sim.cancel(
         ctx.args["id"], cancellation_reason=ctx.body.get("cancellation_reason")
     )
-    return 200, payment.to_dict()
+    return 200, ctx.sim.payment_json(payment)
 
 
 def get_refund(ctx: RequestContext) -> tuple[int, Any]:
