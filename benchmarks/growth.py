@@ -44,7 +44,7 @@ SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000, 5_000)
 SAMPLES = 300
 WARMUP = 30
-RATIO_TARGET = 1.5
+RATIO_TARGET = 1.2
 STORES = ("memory", "sqlite")
 PATHS = ("in-process", "http")
 
