@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -139,6 +140,7 @@ class Simulator:
         self._depth = 0
         self._planned: list[DeliveryAttempt] = []
         self._snapshots = threading.local()
+        self._secret_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.delivery_listeners: list[Callable[[list[DeliveryAttempt]], None]] = []
         """Called with each commit's planned attempts, under the lock: keep them quick."""
         self.after_commit_listeners: list[Callable[[], None]] = []
@@ -522,8 +524,16 @@ class Simulator:
                 generation=self.generation,
                 packed=event.packed,
             )
-            self.store.save_delivery(attempt)
-            self._planned.append(attempt)
+            if url is None:
+                # Nobody to send to: signed and recorded at once, in this transaction.
+                self.sign_attempt(attempt)
+                attempt.sent_at = event.created_at
+                self.store.save_delivery(attempt)
+                self.attempts.append(attempt)
+                self.attempts_changed.notify_all()
+            else:
+                self.store.save_delivery(attempt)
+                self._planned.append(attempt)
 
     def plan_retry(self, failed: DeliveryAttempt) -> DeliveryAttempt | None:
         """After a failed attempt, the next one on the retry schedule (None after the last)."""
@@ -587,6 +597,18 @@ class Simulator:
         current = self.secrets.current(scheme)
         previous = [secret for secret, expires in self.secrets.previous if expires > now]
         return [current, *[s for s in previous if _same_kind(s, current)]]
+
+    def sign_attempt(self, attempt: DeliveryAttempt) -> None:
+        """Sign ``attempt`` now (wall clock: receivers check it against theirs).
+
+        Its headers follow from the recorded scheme, secrets and time.
+        """
+        with self.lock:
+            secrets = tuple(self.secrets_for(attempt))
+            # Attempts signed alike share one tuple: thousands of attempts, one copy.
+            secrets = self._secret_tuples.setdefault(secrets, secrets)
+            attempt.signed_with = secrets[0]
+            attempt.signature = (self.settings.signature, secrets, int(time.time()))
 
     def rotate_webhook_secret(self, *, expires_in: float = ROTATION_GRACE_SECONDS) -> str:
         """A new session secret; the old one keeps signing for ``expires_in`` seconds."""

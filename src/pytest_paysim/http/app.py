@@ -46,7 +46,7 @@ from pytest_paysim.errors import (
     RouteMissing,
 )
 from pytest_paysim.http.faults import Fault, Faults
-from pytest_paysim.http.routes import ROUTES_BY_ENDPOINT, Route, url_map
+from pytest_paysim.http.routes import ROUTES, ROUTES_BY_ENDPOINT, Route, url_map
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -103,6 +103,11 @@ class PaysimApp:
         self.faults = Faults()
         self.url_map = url_map()
         self._adapter = self.url_map.bind("paysim")
+        # Paths without parameters skip werkzeug's matcher; anything else (a parameter, a
+        # trailing slash, HEAD, a wrong method) goes through it.
+        self._static: dict[tuple[str, str], Route] = {
+            (route.method, route.path): route for route in ROUTES if "<" not in route.path
+        }
         self.handlers: dict[str, Handler] = {**api.HANDLERS, **control.HANDLERS}
         self.pages = pages
         simulator.reset_listeners.append(lambda _generation: self.faults.clear())
@@ -156,6 +161,9 @@ class PaysimApp:
         return response
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        static = self._static.get((method, path))
+        if static is not None:
+            return static, {}
         try:
             endpoint, args = self._adapter.match(path, method)
         except NotFound:

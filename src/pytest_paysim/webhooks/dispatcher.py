@@ -116,7 +116,6 @@ class Dispatcher:
         self._workers: dict[str, _Worker] = {}
         self._sequence = itertools.count()
         self._sync_pending = threading.local()
-        self._shared_secrets: dict[tuple[str, ...], tuple[str, ...]] = {}
         simulator.delivery_listeners.append(self.submit)
         simulator.after_commit_listeners.append(self.flush)
         simulator.reset_listeners.append(self._on_reset)
@@ -126,7 +125,7 @@ class Dispatcher:
     # -- planning ----------------------------------------------------------------------------
 
     def submit(self, planned: list[DeliveryAttempt]) -> None:
-        """Take planned attempts: capture the unsent, queue the rest.
+        """Take planned attempts (the simulator records captured ones itself).
 
         Called under the simulator lock, so it only queues. In ``sync`` mode first attempts
         are kept for :meth:`flush`, which sends them in the caller's thread (before the API
@@ -136,8 +135,8 @@ class Dispatcher:
         for attempt in planned:
             try:
                 if attempt.url is None:
-                    self._capture(attempt)
-                elif sync and attempt.attempt == 1 and not self.closed:
+                    continue  # captured: nothing to send
+                if sync and attempt.attempt == 1 and not self.closed:
                     self._pending_sync().append(attempt)
                 else:
                     self._enqueue(attempt)
@@ -188,24 +187,7 @@ class Dispatcher:
             heapq.heappush(worker.queue, (attempt.due_at, next(self._sequence), attempt))
             worker.wakeup.notify()
 
-    def _capture(self, attempt: DeliveryAttempt) -> None:
-        sim = self.simulator
-        self._sign(attempt)
-        attempt.sent_at = sim.clock.now()
-        sim.record_attempt(attempt)
-
     # -- sending ----------------------------------------------------------------------------
-
-    def _sign(self, attempt: DeliveryAttempt) -> None:
-        """Sign the attempt now (wall clock) with its secrets; its headers follow from this."""
-        sim = self.simulator
-        with sim.lock:
-            secrets = tuple(sim.secrets_for(attempt))
-            scheme = sim.settings.signature
-        # Attempts signed alike share one secrets tuple: thousands of attempts, one copy.
-        secrets = self._shared_secrets.setdefault(secrets, secrets)
-        attempt.signed_with = secrets[0]
-        attempt.signature = (scheme, secrets, int(time.time()))
 
     def send(self, attempt: DeliveryAttempt, session: requests.Session) -> None:
         """Make one attempt now, record it, and plan the retry if it failed."""
@@ -222,7 +204,7 @@ class Dispatcher:
                 attempt.error = _DELETED_ENDPOINT
                 sim.record_attempt(attempt)
                 return
-        self._sign(attempt)
+        self.simulator.sign_attempt(attempt)
         attempt.sent_at = sim.clock.now()
         self._post(attempt, session, sim.config.webhook_timeout)
         sim.record_attempt(attempt)  # plans the retry of a failure in the same transaction
