@@ -2,7 +2,9 @@
 
 Every event, idempotent answer and delivery carries a payment as JSON; the field names and the
 shape repeat in every one. Deflating against a dictionary that already holds a typical body
-stores each in about a fifth of its size, and unpacking costs about two microseconds::
+stores each in about a fifth of its size, and unpacking costs about two microseconds. Records
+may hold plain bytes for a while (the simulator packs after its lock is released), so
+:func:`unpack` takes both::
 
     packed = pack(b'{"id":"evt_...","object":"event",...}')
     unpack(packed)  # the same bytes back
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 import zlib
 
-__all__ = ["pack", "unpack"]
+__all__ = ["is_packed", "pack", "unpack"]
 
 _WINDOW_BITS = -12  # raw deflate (no header), 4 KiB window: bodies are small
 _MEMORY_LEVEL = 4
@@ -65,13 +67,23 @@ _EVENT = {
 _DICTIONARY = json.dumps(_EVENT, separators=(",", ":")).encode() + b"payment.refunded"
 
 
+_MARK = b"\x00"  # no JSON text starts with a NUL byte, so packed and plain bytes never mix up
+
+
 def pack(data: bytes) -> bytes:
-    """``data`` deflated against the dictionary."""
+    """``data`` deflated against the dictionary (marked, so :func:`unpack` knows it)."""
     packer = zlib.compressobj(9, zlib.DEFLATED, _WINDOW_BITS, _MEMORY_LEVEL, zdict=_DICTIONARY)
-    return packer.compress(data) + packer.flush()
+    return _MARK + packer.compress(data) + packer.flush()
 
 
-def unpack(packed: bytes) -> bytes:
-    """The bytes :func:`pack` was given."""
+def is_packed(data: bytes) -> bool:
+    """Whether ``data`` came from :func:`pack` (plain JSON is kept as it is until packed)."""
+    return data[:1] == _MARK
+
+
+def unpack(data: bytes) -> bytes:
+    """The bytes :func:`pack` was given; plain (not yet packed) bytes come back as they are."""
+    if data[:1] != _MARK:
+        return data
     unpacker = zlib.decompressobj(_WINDOW_BITS, zdict=_DICTIONARY)
-    return unpacker.decompress(packed) + unpacker.flush()
+    return unpacker.decompress(data[1:]) + unpacker.flush()

@@ -24,7 +24,7 @@ from types import TracebackType
 from pytest_paysim.core import transitions as tx
 from pytest_paysim.core.cards import DECLINE_MESSAGES, card_result
 from pytest_paysim.core.clock import Clock, format_time
-from pytest_paysim.core.compact import pack
+from pytest_paysim.core.compact import is_packed, pack
 from pytest_paysim.core.idempotency import IdempotencyKeys
 from pytest_paysim.core.ids import IdGenerator, derive_seed
 from pytest_paysim.core.models import (
@@ -140,6 +140,7 @@ class Simulator:
         self._depth = 0
         self._planned: list[DeliveryAttempt] = []
         self._snapshots = threading.local()
+        self._unpacked: list[tuple[Event, list[DeliveryAttempt]]] = []
         self._secret_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.delivery_listeners: list[Callable[[list[DeliveryAttempt]], None]] = []
         """Called with each commit's planned attempts, under the lock: keep them quick."""
@@ -484,9 +485,11 @@ class Simulator:
                 b"}}",
             )
         )
-        event = Event(event_id, event_type, payment.id, now, pack(body))
+        # Kept plain for now: it is packed after commit, outside the lock (see _Atomic).
+        event = Event(event_id, event_type, payment.id, now, body)
         self.store.add_event(event)
-        self._plan_deliveries(event, payment)
+        attempts = self._plan_deliveries(event, payment)
+        self._unpacked.append((event, attempts))
         return event
 
     def payment_json(self, payment: Payment) -> bytes:
@@ -502,7 +505,7 @@ class Simulator:
             return json_bytes
         return dump_json(payment.to_dict())
 
-    def _plan_deliveries(self, event: Event, payment: Payment) -> None:
+    def _plan_deliveries(self, event: Event, payment: Payment) -> list[DeliveryAttempt]:
         targets: list[tuple[str | None, str | None]] = []
         if payment.webhook_url:
             targets.append((payment.webhook_url, None))
@@ -511,6 +514,7 @@ class Simulator:
                 targets.append((endpoint.url, endpoint.id))
         if not targets:
             targets.append((None, None))
+        attempts = []
         for url, endpoint_id in targets:
             attempt = DeliveryAttempt(
                 id=self._delivery_ids.new("whd"),
@@ -534,6 +538,22 @@ class Simulator:
             else:
                 self.store.save_delivery(attempt)
                 self._planned.append(attempt)
+            attempts.append(attempt)
+        return attempts
+
+    def _pack_bodies(self, fresh: list[tuple[Event, list[DeliveryAttempt]]]) -> None:
+        """Pack the bodies of a commit's events, outside the lock (the CPU-heavy part).
+
+        Readers meanwhile see the plain bytes, which ``unpack`` passes through; swapping a
+        reference is atomic, so nobody sees a half-made value.
+        """
+        for event, attempts in fresh:
+            if is_packed(event.packed):
+                continue
+            packed = pack(event.packed)
+            event.packed = packed
+            for attempt in attempts:
+                attempt.packed = packed
 
     def plan_retry(self, failed: DeliveryAttempt) -> DeliveryAttempt | None:
         """After a failed attempt, the next one on the retry schedule (None after the last)."""
@@ -693,8 +713,10 @@ class _Atomic:
     ) -> None:
         sim = self._sim
         planned: list[DeliveryAttempt] = []
+        fresh: list[tuple[Event, list[DeliveryAttempt]]] = []
         try:
             if self._transaction is not None:
+                fresh, sim._unpacked = sim._unpacked, []
                 try:
                     self._transaction.__exit__(exc_type, exc, tb)
                 except BaseException:
@@ -712,6 +734,8 @@ class _Atomic:
         finally:
             sim._depth -= 1
             sim.lock.release()
+        if fresh:
+            sim._pack_bodies(fresh)
         if planned:
             for after in list(sim.after_commit_listeners):
                 after()
