@@ -167,8 +167,12 @@ class RemoteServer:
             )
         state = response.json()
         self.seed: int = state["seed"]
-        self.signature: str = state["signature"]
         self._state = state
+
+    @property
+    def signature(self) -> str:
+        """The scheme in force, as of the last reset or rotation."""
+        return str(self._state["signature"])
 
     @property
     def webhook_secret(self) -> str:

@@ -282,18 +282,18 @@ class PaysimServer:
 
     @property
     def signature(self) -> str:
-        """The session's signature scheme."""
-        return self._sim.config.signature
+        """The signature scheme in force (the session's, or the running test's marker's)."""
+        return self._sim.settings.signature
 
     @property
     def webhook_secret(self) -> str:
-        """The session secret: ``whsec_...``, or the ``whsk_...`` signing key under ed25519."""
-        return self._sim.secrets.current(self._sim.config.signature)
+        """The secret signing webhooks now: ``whsec_...``, or ``whsk_...`` under ed25519."""
+        return self._sim.secrets.current(self._sim.settings.signature)
 
     @property
     def webhook_public_key(self) -> str | None:
-        """``whpk_...`` under the ed25519 scheme, else None."""
-        if self._sim.config.signature != "ed25519":
+        """``whpk_...`` while the ed25519 scheme is in force, else None."""
+        if self._sim.settings.signature != "ed25519":
             return None
         return self._sim.secrets.public_key
 

@@ -618,7 +618,7 @@ def test_delivery_without_target_is_captured(api: Http) -> None:
     assert items[0]["succeeded"] is None
     assert_error(api.get("/v1/webhook_deliveries", params={"type": "nope"}), "parameter_invalid")
     assert_error(
-        api.get("/v1/webhook_deliveries", params={"starting_after": "whd_x"}), "parameter_unknown"
+        api.get("/v1/webhook_deliveries", params={"starting_after": "whd_x"}), "parameter_invalid"
     )
 
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-__all__ = ["Clock", "format_time", "parse_time"]
+__all__ = ["EARLIEST_TIME", "LATEST_TIME", "Clock", "format_time", "in_range", "parse_time"]
 
 
 def format_time(epoch: float) -> str:
@@ -27,7 +27,8 @@ def format_time(epoch: float) -> str:
     if last[0] == epoch:  # a payment's created_at, updated_at and event time are often one
         return last[1]
     moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    text = f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%S.")
+    text += f"{moment.microsecond // 1000:03d}Z"
     _remember(epoch, text)
     return text
 
@@ -61,12 +62,20 @@ def parse_time(text: str) -> float:
     return moment.timestamp()
 
 
-MAX_EPOCH = 253_370_764_800.0  # 9000-12-31: far enough, and every time stays printable
+EARLIEST_TIME = 0.0
+"""1970-01-01T00:00:00Z: the simulator clock never goes before the Unix epoch."""
+LATEST_TIME = 221_845_392_000.0
+"""9000-01-01T00:00:00Z: the clock stays before it, so every time it shows can be written."""
+
+
+def in_range(epoch: float) -> bool:
+    """Whether the simulator clock may show ``epoch`` (1970 up to, not including, 9000)."""
+    return EARLIEST_TIME <= epoch < LATEST_TIME
 
 
 def _check_range(epoch: float) -> float:
-    if not -62_135_596_800.0 <= epoch <= MAX_EPOCH:
-        raise ValueError("the simulator clock must stay between the years 1 and 9000")
+    if not in_range(epoch):
+        raise ValueError("the simulator clock must stay between 1970 and the year 9000")
     return epoch
 
 

@@ -503,7 +503,8 @@ class Simulator:
         ):
             json_bytes: bytes = last[3]
             return json_bytes
-        return dump_json(payment.to_dict())
+        with self.lock:  # never a payment half-way through an operation
+            return dump_json(payment.to_dict())
 
     def _plan_deliveries(self, event: Event, payment: Payment) -> list[DeliveryAttempt]:
         targets: list[tuple[str | None, str | None]] = []

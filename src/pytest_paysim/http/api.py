@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pytest_paysim._version import __version__
+from pytest_paysim.errors import ParameterInvalid
 
 if TYPE_CHECKING:
     from pytest_paysim.http.app import Handler, RequestContext
@@ -14,6 +15,23 @@ __all__ = ["HANDLERS"]
 
 def _list(items: list[Any], has_more: bool) -> dict[str, Any]:
     return {"object": "list", "data": [item.to_dict() for item in items], "has_more": has_more}
+
+
+def _page(newest_first: list[Any], query: dict[str, Any]) -> dict[str, Any]:
+    """A page of an already ordered list: ``limit`` items after ``starting_after``."""
+    start = 0
+    after = query.get("starting_after")
+    if after is not None:
+        ids = [item.id for item in newest_first]
+        if after not in ids:
+            raise ParameterInvalid(
+                f"`starting_after` names no object in this list: {after!r}.",
+                param="starting_after",
+            )
+        start = ids.index(after) + 1
+    limit = query.get("limit", 10)
+    chunk = newest_first[start : start + limit]
+    return _list(chunk, start + limit < len(newest_first))
 
 
 def health(ctx: RequestContext) -> tuple[int, Any]:
@@ -32,10 +50,11 @@ def create_payment(ctx: RequestContext) -> tuple[int, Any]:
 
 def list_payments(ctx: RequestContext) -> tuple[int, Any]:
     q = ctx.query
-    items, has_more = ctx.sim.list_payments(
-        limit=q.get("limit", 10), starting_after=q.get("starting_after"), status=q.get("status")
-    )
-    return 200, _list(items, has_more)
+    with ctx.sim.lock:  # serialised under the lock: no payment half-way through a change
+        items, has_more = ctx.sim.list_payments(
+            limit=q.get("limit", 10), starting_after=q.get("starting_after"), status=q.get("status")
+        )
+        return 200, _list(items, has_more)
 
 
 def get_payment(ctx: RequestContext) -> tuple[int, Any]:
@@ -105,8 +124,8 @@ def create_endpoint(ctx: RequestContext) -> tuple[int, Any]:
 
 def list_endpoints(ctx: RequestContext) -> tuple[int, Any]:
     with ctx.sim.lock:
-        endpoints = ctx.sim.store.list_endpoints()
-    return 200, _list(list(reversed(endpoints)), False)
+        endpoints = list(reversed(ctx.sim.store.list_endpoints()))
+        return 200, _page(endpoints, ctx.query)
 
 
 def delete_endpoint(ctx: RequestContext) -> tuple[int, Any]:
@@ -116,15 +135,21 @@ def delete_endpoint(ctx: RequestContext) -> tuple[int, Any]:
 
 def list_deliveries(ctx: RequestContext) -> tuple[int, Any]:
     q = ctx.query
-    limit = q.get("limit", 10)
     with ctx.sim.lock:
+        if "starting_after" in q:
+            # Paging needs the whole filtered list; the first page (the usual call) does not.
+            items = ctx.sim.store.list_deliveries(
+                event_id=q.get("event_id"), type=q.get("type"), payment_id=q.get("payment_id")
+            )
+            return 200, _page(items, q)
+        limit = q.get("limit", 10)
         items = ctx.sim.store.list_deliveries(
             event_id=q.get("event_id"),
             type=q.get("type"),
             payment_id=q.get("payment_id"),
             limit=limit + 1,
         )
-    return 200, _list(items[:limit], len(items) > limit)
+        return 200, _list(items[:limit], len(items) > limit)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -42,7 +42,7 @@ from pytest_paysim.errors import (
     InvalidJson,
     MethodNotAllowed,
     ParameterInvalid,
-    ResourceMissing,
+    PaymentUnexpectedState,
     RouteMissing,
 )
 from pytest_paysim.http.faults import Fault, Faults
@@ -223,9 +223,10 @@ class PaysimApp:
                     status, payload = self.handlers[ctx.route.endpoint](ctx)
                     body = _encode(payload)
                 except ApiError as error:
-                    # Errors about a payment's state carry its id and are results of the
-                    # execution, so they are stored; validation errors and 404s are not.
-                    if error.payment_id is None or isinstance(error, ResourceMissing):
+                    # Only a refusal because of the payment's state (409) is a result of the
+                    # execution and stored; 400s (amount_too_large included: a fixed amount
+                    # with the same key must run) and 404s are not.
+                    if not isinstance(error, PaymentUnexpectedState):
                         raise
                     response = self.error_response(error)
                     status, body = response.status, response.body

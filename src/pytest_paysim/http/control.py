@@ -9,11 +9,10 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
-from pytest_paysim.core.clock import format_time, parse_time
+from pytest_paysim.core.clock import LATEST_TIME, format_time, parse_time
 from pytest_paysim.core.models import DeliveryAttempt
 from pytest_paysim.errors import ParameterInvalid
 from pytest_paysim.http.faults import Fault
-from pytest_paysim.http.params import LATEST_TIME
 
 if TYPE_CHECKING:
     from pytest_paysim.http.app import Handler, RequestContext

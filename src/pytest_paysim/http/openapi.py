@@ -198,13 +198,12 @@ _ERROR_DESCRIPTIONS = {
 
 
 def _error_statuses(route: Route) -> list[int]:
-    statuses = [404, 405, 429, 500, 503]
+    # 400 everywhere: any route answers parameter_unknown to a query parameter it does not take.
+    statuses = [400, 404, 405, 429, 500, 503]
     if route.auth != "none":
         statuses += [401]
     if route.auth == "key_or_secret":
         statuses += [403]
-    if route.body is not None or route.query.fields:
-        statuses += [400]
     if route.body is not None:
         statuses += [413, 415]
     if route.path.startswith("/v1/payments/<id>/"):

@@ -32,8 +32,8 @@ __all__ = [
     "EMPTY",
     "EVENT_TYPES",
     "FAULT",
-    "LATEST_TIME",
     "LIST_DELIVERIES",
+    "LIST_ENDPOINTS",
     "LIST_EVENTS",
     "LIST_PAYMENTS",
     "OUTCOMES",
@@ -46,8 +46,6 @@ __all__ = [
 ]
 
 MAX_AMOUNT = 99_999_999
-LATEST_TIME = 221_845_392_000.0
-"""9000-01-01T00:00:00Z: the clock stays before it, so every time it shows can be written."""
 EVENT_TYPES: tuple[str, ...] = (
     "payment.created",
     "payment.succeeded",
@@ -337,16 +335,28 @@ def _clock_check(clean: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+_HTTP_METHODS = ("GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS")
+
+
+def _http_method(value: str) -> str:
+    method = value.upper()
+    if method not in _HTTP_METHODS:
+        raise ParameterInvalid(
+            f"`method` must be one of: {', '.join(_HTTP_METHODS)}.", param="method"
+        )
+    return method
+
+
 def _iso_time(value: str) -> str:
-    from pytest_paysim.core.clock import parse_time
+    from pytest_paysim.core.clock import in_range, parse_time
 
     try:
-        valid = parse_time(value) < LATEST_TIME
+        valid = in_range(parse_time(value))
     except (ValueError, OverflowError, OSError):
         valid = False
     if not valid:
         raise ParameterInvalid(
-            f"`freeze` must be an ISO 8601 time before the year 9000, such as "
+            f"`freeze` must be an ISO 8601 time from 1970 to before the year 9000, such as "
             f"2026-01-01T00:00:00Z, not {value[:40]!r}.",
             param="freeze",
         )
@@ -473,10 +483,12 @@ LIST_EVENTS = Params(
         Param("payment_id", "string", "Only this payment's events.", max_length=100),
     ),
 )
+LIST_ENDPOINTS = Params("ListWebhookEndpoints", (_LIMIT, _STARTING_AFTER))
 LIST_DELIVERIES = Params(
     "ListDeliveries",
     (
         _LIMIT,
+        _STARTING_AFTER,
         Param("event_id", "string", "Only this event's deliveries.", max_length=100),
         Param("type", "string", "Only this event type.", enum=EVENT_TYPES),
         Param("payment_id", "string", "Only this payment's deliveries.", max_length=100),
@@ -524,8 +536,8 @@ FAULT = Params(
         Param(
             "method",
             "string",
-            "HTTP method (default: any).",
-            enum=("GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"),
+            "HTTP method, any case (default: any).",
+            check=_http_method,
         ),
         Param("path", "string", "Glob on the request path (default: any).", max_length=500),
         Param(

@@ -120,7 +120,8 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/v1/webhook_endpoints",
         "list_endpoints",
-        "List webhook endpoints.",
+        "List webhook endpoints, newest first.",
+        query=p.LIST_ENDPOINTS,
         response="WebhookEndpointList",
     ),
     Route(
