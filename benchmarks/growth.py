@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +36,14 @@ from benchmarks.common import (
     Section,
     at_most,
     machine_info,
-    percentile,
     write_json,
 )
 from pytest_paysim import PaysimServer
 
 SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000, 5_000)
-SAMPLES = 300
+SAMPLES = 500
+ROUNDS = 5
 WARMUP = 30
 RATIO_TARGET = 1.2
 STORES = ("memory", "sqlite")
@@ -79,41 +80,63 @@ def timed(request: Callable[[], int], samples: int) -> list[float]:
     return durations
 
 
-def measure_store(kind: str, sizes: Sequence[int], samples: int) -> dict[str, Any]:
-    """p50 and p95 (ms) per path and size for one store, plus prefill times and file size."""
-    with tempfile.TemporaryDirectory(prefix="paysim-growth-") as directory:
-        db = Path(directory) / "growth.sqlite" if kind == "sqlite" else None
-        with PaysimServer(seed=1, db=db) as server:
-            assert server.app is not None
-            assert server.simulator is not None
-            headers = {"Authorization": f"Bearer {server.api_key}"}
-            wsgi = Client(server.app)
-            http = server.client
+def measure_store(
+    kind: str, sizes: Sequence[int], samples: int, rounds: int = ROUNDS
+) -> dict[str, Any]:
+    """p50 (ms) per path and size for one store: the median of ``rounds`` alternating rounds.
 
-            def in_process() -> int:
-                return wsgi.post("/v1/payments", json=PAYMENT_BODY, headers=headers).status_code
-
-            def over_http() -> int:
-                return http.post("/v1/payments", json=PAYMENT_BODY).status_code
-
-            result: dict[str, Any] = {"sizes": {}, "prefill_seconds": {}}
+    One server per size, each filled first, then every round measures every size in turn, so
+    a slow moment of the machine falls on all sizes alike instead of on the last one.
+    """
+    per_round = max(1, samples // rounds)
+    with tempfile.TemporaryDirectory(prefix="paysim-growth-") as directory, ExitStack() as stack:
+        servers: dict[int, PaysimServer] = {}
+        result: dict[str, Any] = {"sizes": {}, "prefill_seconds": {}}
+        for size in sizes:
+            db = Path(directory) / f"growth-{size}.sqlite" if kind == "sqlite" else None
+            server = stack.enter_context(PaysimServer(seed=1, db=db))
+            servers[size] = server
+            result["prefill_seconds"][size] = round(prefill(server, size), 2)
+        requests_by_size = {size: _requests(server) for size, server in servers.items()}
+        runs: dict[int, dict[str, list[float]]] = {
+            size: {path: [] for path in PATHS} for size in sizes
+        }
+        for _ in range(rounds):
             for size in sizes:
-                missing = size - server.simulator.store.count_payments()
-                result["prefill_seconds"][size] = round(prefill(server, max(0, missing)), 2)
-                row: dict[str, Any] = {}
-                for path, request in (("in-process", in_process), ("http", over_http)):
-                    durations = timed(request, samples)
-                    row[path] = {
-                        "p50_ms": statistics.median(durations) * 1000,
-                        "p95_ms": percentile(durations, 95) * 1000,
-                    }
-                result["sizes"][size] = row
-                print(f"  {kind:6} {size:>7,} payments: {_row_text(row)}", flush=True)
-            if db is not None:
-                result["db_bytes"] = sum(
-                    path.stat().st_size for path in db.parent.iterdir() if path.is_file()
-                )
+                for path in PATHS:
+                    durations = timed(requests_by_size[size][path], per_round)
+                    runs[size][path].append(statistics.median(durations) * 1000)
+        for size in sizes:
+            row = {
+                path: {
+                    "p50_ms": statistics.median(runs[size][path]),
+                    "round_p50s_ms": runs[size][path],
+                }
+                for path in PATHS
+            }
+            result["sizes"][size] = row
+            print(f"  {kind:6} {size:>7,} payments: {_row_text(row)}", flush=True)
+        if kind == "sqlite":
+            result["db_bytes"] = sum(
+                path.stat().st_size for path in Path(directory).iterdir() if path.is_file()
+            )
     return result
+
+
+def _requests(server: PaysimServer) -> dict[str, Callable[[], int]]:
+    """A create through the WSGI app (in process) and one over HTTP, for one server."""
+    assert server.app is not None
+    headers = {"Authorization": f"Bearer {server.api_key}"}
+    wsgi = Client(server.app)
+    http = server.client
+
+    def in_process() -> int:
+        return wsgi.post("/v1/payments", json=PAYMENT_BODY, headers=headers).status_code
+
+    def over_http() -> int:
+        return http.post("/v1/payments", json=PAYMENT_BODY).status_code
+
+    return {"in-process": in_process, "http": over_http}
 
 
 def _row_text(row: dict[str, Any]) -> str:
@@ -159,20 +182,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = Section("growth", "Create latency as the store grows", quick=args.quick)
     for kind in STORES:
         for path in PATHS:
-            values = [results[kind]["sizes"][size][path]["p50_ms"] for size in sizes]
-            for size, value in zip(sizes, values, strict=True):
-                section.add(Figure(f"{kind} {path} p50 @{_size(size)}", value, "ms"))
+            rows = [results[kind]["sizes"][size][path] for size in sizes]
+            for size, row in zip(sizes, rows, strict=True):
+                section.add(
+                    Figure.of_runs(f"{kind} {path} p50 @{_size(size)}", row["round_p50s_ms"], "ms")
+                )
+            ratios = [
+                last / first
+                for first, last in zip(
+                    rows[0]["round_p50s_ms"], rows[-1]["round_p50s_ms"], strict=True
+                )
+            ]
             section.add(
-                Figure(
+                Figure.of_runs(
                     f"{kind} {path} p50 ratio {_size(sizes[-1])}/{_size(sizes[0])}",
-                    values[-1] / values[0],
+                    ratios,
                     "x",
                     target=at_most(RATIO_TARGET),
                 )
             )
     section.notes.append(
-        f"{args.samples} creates per figure after {WARMUP} warm-up ones; prefill through "
-        "Simulator.create_payment in one store transaction"
+        f"one server per size, filled through Simulator.create_payment in one transaction; "
+        f"{ROUNDS} alternating rounds of {max(1, args.samples // ROUNDS)} creates per size "
+        f"and path (after {WARMUP} warm-up ones each); ratio per round, median shown"
     )
     section.details = {"sizes": list(sizes), "samples": args.samples, "results": results}
     data = section.to_dict()
