@@ -80,6 +80,8 @@ class Payment:
     failure_message: str | None = None
     cancellation_reason: str | None = None
     refunds: list[Refund] = field(default_factory=list)
+    revision: int = 0
+    """Counts the changes made to this payment (not shown in the API)."""
 
     @property
     def webhook_url(self) -> str | None:

@@ -141,6 +141,7 @@ class Simulator:
         self._planned: list[DeliveryAttempt] = []
         self._snapshots = threading.local()
         self._unpacked: list[tuple[Event, list[DeliveryAttempt]]] = []
+        self._captured: list[DeliveryAttempt] = []
         self._secret_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.delivery_listeners: list[Callable[[list[DeliveryAttempt]], None]] = []
         """Called with each commit's planned attempts, under the lock: keep them quick."""
@@ -231,6 +232,7 @@ class Simulator:
             self.generation += 1
             self.unexpected_errors.clear()
             self._planned.clear()
+            self._captured.clear()
             self.attempts = []
             self.attempts_changed.notify_all()
             generation = self.generation
@@ -458,6 +460,7 @@ class Simulator:
     def _move(self, payment: Payment, row: tx.Transition, refund: Refund | None = None) -> None:
         if row.target is not None:
             payment.status = row.target
+        payment.revision += 1
         payment.updated_at = self.clock.now()
         self.store.save_payment(payment)
         self._emit(row.event, payment, refund)
@@ -468,7 +471,7 @@ class Simulator:
         now = self.clock.now()
         event_id = self.ids.new("evt")
         payment_json = dump_json(payment.to_dict())
-        self._snapshots.last = (payment, payment.updated_at, payment.status, payment_json)
+        self._snapshots.last = (payment, payment.revision, payment_json)
         # Assembled from the payment's JSON (ids, type and time need no escaping), so the
         # payment is serialised once for the event and, through payment_json, the answer.
         body = b"".join(
@@ -495,13 +498,8 @@ class Simulator:
     def payment_json(self, payment: Payment) -> bytes:
         """The payment as JSON bytes: this thread's last event snapshot when still current."""
         last = getattr(self._snapshots, "last", None)
-        if (
-            last is not None
-            and last[0] is payment
-            and last[1] == payment.updated_at
-            and last[2] == payment.status
-        ):
-            json_bytes: bytes = last[3]
+        if last is not None and last[0] is payment and last[1] == payment.revision:
+            json_bytes: bytes = last[2]
             return json_bytes
         with self.lock:  # never a payment half-way through an operation
             return dump_json(payment.to_dict())
@@ -530,12 +528,12 @@ class Simulator:
                 packed=event.packed,
             )
             if url is None:
-                # Nobody to send to: signed and recorded at once, in this transaction.
+                # Nobody to send to: signed and stored at once, in this transaction, and
+                # shown in the log once it commits.
                 self.sign_attempt(attempt)
                 attempt.sent_at = event.created_at
                 self.store.save_delivery(attempt)
-                self.attempts.append(attempt)
-                self.attempts_changed.notify_all()
+                self._captured.append(attempt)
             else:
                 self.store.save_delivery(attempt)
                 self._planned.append(attempt)
@@ -722,10 +720,16 @@ class _Atomic:
                     self._transaction.__exit__(exc_type, exc, tb)
                 except BaseException:
                     sim._planned.clear()
+                    sim._captured.clear()
                     raise
                 if exc_type is not None:
                     sim._planned.clear()
+                    sim._captured.clear()
                 else:
+                    if sim._captured:
+                        sim.attempts.extend(sim._captured)
+                        sim._captured = []
+                        sim.attempts_changed.notify_all()
                     planned, sim._planned = sim._planned, []
                     # Handed over while the lock is still held, so attempts reach the
                     # dispatcher in the order their events happened.

@@ -60,7 +60,7 @@ from pytest_paysim.errors import ConfigurationError, ParameterInvalid
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Stored in ``PRAGMA user_version``; a file of another version is refused, not migrated."""
 
 _SYNCHRONOUS = ("NORMAL", "FULL")
