@@ -55,6 +55,7 @@ __all__ = [
     "ResourceMissing",
     "RouteMissing",
     "WebhookVerificationError",
+    "unknown_starting_after",
 ]
 
 
@@ -119,6 +120,15 @@ class ParameterUnknown(ApiError):
 
 class ParameterInvalid(ApiError):
     code = "parameter_invalid"
+
+
+def unknown_starting_after(value: str) -> ParameterInvalid:
+    """The 400 of every list whose ``starting_after`` names nothing in it."""
+    return ParameterInvalid(
+        f"`starting_after` names no object in this list: {value[:100]!r}; pass an id from the "
+        "previous page.",
+        param="starting_after",
+    )
 
 
 class AmountTooLarge(ApiError):

@@ -56,7 +56,7 @@ from pytest_paysim.core.models import (
     Refund,
     WebhookEndpoint,
 )
-from pytest_paysim.errors import ConfigurationError, ParameterInvalid
+from pytest_paysim.errors import ConfigurationError, unknown_starting_after
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
@@ -283,10 +283,7 @@ class SqliteStore:
                     (starting_after,),
                 ).fetchone()
                 if row is None:
-                    raise ParameterInvalid(
-                        f"`starting_after` names no object in this list: {starting_after!r}.",
-                        param="starting_after",
-                    )
+                    raise unknown_starting_after(starting_after)
                 where = [*where, "seq < ?"]
                 params = [*params, row[0]]
             clause = f" WHERE {' AND '.join(where)}" if where else ""

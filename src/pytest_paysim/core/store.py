@@ -22,7 +22,7 @@ from pytest_paysim.core.models import (
     Refund,
     WebhookEndpoint,
 )
-from pytest_paysim.errors import ParameterInvalid
+from pytest_paysim.errors import unknown_starting_after
 
 __all__ = ["MemoryStore", "Page", "Store"]
 
@@ -113,10 +113,7 @@ class _Index:
         else:
             position = self.position.get(starting_after)
             if position is None:
-                raise ParameterInvalid(
-                    f"`starting_after` names no object in this list: {starting_after!r}.",
-                    param="starting_after",
-                )
+                raise unknown_starting_after(starting_after)
             index = position - 1
         result: list[object] = []
         by_id, order = self.by_id, self.order

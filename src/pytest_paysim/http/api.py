@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pytest_paysim._version import __version__
-from pytest_paysim.errors import ParameterInvalid
+from pytest_paysim.errors import unknown_starting_after
 
 if TYPE_CHECKING:
     from pytest_paysim.http.app import Handler, RequestContext
@@ -24,10 +24,7 @@ def _page(newest_first: list[Any], query: dict[str, Any]) -> dict[str, Any]:
     if after is not None:
         ids = [item.id for item in newest_first]
         if after not in ids:
-            raise ParameterInvalid(
-                f"`starting_after` names no object in this list: {after!r}.",
-                param="starting_after",
-            )
+            raise unknown_starting_after(after)
         start = ids.index(after) + 1
     limit = query.get("limit", 10)
     chunk = newest_first[start : start + limit]

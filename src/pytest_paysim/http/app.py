@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import hmac
 import json
 import re
@@ -21,6 +22,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -124,7 +126,7 @@ class PaysimApp:
             response = self.error_response(
                 InternalError("The simulator hit an internal error; it is reported to the test.")
             )
-        status = f"{response.status} {_REASONS.get(response.status, 'Unknown')}"
+        status = f"{response.status} {_reason_phrase(response.status)}"
         headers = [
             ("Content-Type", response.content_type),
             ("Content-Length", str(len(response.body))),
@@ -437,23 +439,9 @@ def _peek_client_secret(raw: bytes) -> str | None:
     return secret if isinstance(secret, str) else None
 
 
-_REASONS = {
-    200: "OK",
-    201: "Created",
-    302: "Found",
-    303: "See Other",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Payload Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Entity",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
+@functools.lru_cache(maxsize=64)
+def _reason_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
