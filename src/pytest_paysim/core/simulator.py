@@ -106,12 +106,16 @@ class Secrets:
 
 
 @dataclass
-class TestSettings:
-    """What a test (or the session) may set: scheme, delivery mode, auto success rate."""
+class RunSettings:
+    """What a run (a test, or the session) may set: scheme, delivery mode, auto success rate."""
 
     signature: str
     delivery: str
     auto_success_rate: float
+
+    @classmethod
+    def of(cls, config: SimulatorConfig) -> RunSettings:
+        return cls(config.signature, config.delivery, config.auto_success_rate)
 
 
 class Simulator:
@@ -133,7 +137,7 @@ class Simulator:
         self.generation = 0
         self.secrets = self._load_secrets()
         self._session_secrets = (self.secrets.hmac_secret, self.secrets.signing_key)
-        self.settings = self._session_settings()
+        self.settings = RunSettings.of(config)
         self._run_seed = self._first_run_seed()
         self.ids = IdGenerator(self._run_seed)
         self._delivery_ids = IdGenerator(derive_seed(self._run_seed, "deliveries"))
@@ -189,11 +193,6 @@ class Simulator:
             return self.config.seed
         return derive_seed(self.config.seed, f"start:{starts}")
 
-    def _session_settings(self) -> TestSettings:
-        return TestSettings(
-            self.config.signature, self.config.delivery, self.config.auto_success_rate
-        )
-
     def reset(
         self,
         *,
@@ -204,13 +203,14 @@ class Simulator:
         frozen_at: float | None = None,
     ) -> None:
         """Empty everything and restart the seeded generators; apply per-test settings."""
-        settings = self._session_settings()
+        config = self.config
+        # replace() runs SimulatorConfig's checks on the overrides before anything changes.
         checked = replace(
-            self.config,
-            signature=signature or settings.signature,
-            delivery=delivery or settings.delivery,
+            config,
+            signature=signature or config.signature,
+            delivery=delivery or config.delivery,
             auto_success_rate=(
-                settings.auto_success_rate if auto_success_rate is None else auto_success_rate
+                config.auto_success_rate if auto_success_rate is None else auto_success_rate
             ),
         )
         with self.lock:
@@ -223,9 +223,7 @@ class Simulator:
                 self.clock.freeze(frozen_at)
             self.secrets.previous.clear()
             self.secrets.hmac_secret, self.secrets.signing_key = self._session_secrets
-            self.settings = TestSettings(
-                checked.signature, checked.delivery, checked.auto_success_rate
-            )
+            self.settings = RunSettings.of(checked)
             run_seed = self.config.seed if seed is None else seed
             self.ids = IdGenerator(run_seed)
             self._delivery_ids = IdGenerator(derive_seed(run_seed, "deliveries"))
