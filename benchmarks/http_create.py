@@ -376,7 +376,7 @@ def stats_text(profiler: cProfile.Profile, top: int) -> dict[str, str]:
         texts[key] = out.getvalue()
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats("pytest_paysim", top)
-    texts["cumulative, pytest_paysim only"] = re.sub(r"/\S*/src/pytest_paysim/", "", out.getvalue())
+    texts["cumulative, pytest_paysim only"] = re.sub(r"/\S*/pytest_paysim/", "", out.getvalue())
     return texts
 
 

@@ -8,8 +8,8 @@ bash scripts/setup-venv.sh test,examples
 bash scripts/install-chromium.sh
 
 echo "== ruff"
-.venv/bin/ruff check src tests examples benchmarks
-.venv/bin/ruff format --check src tests examples benchmarks
+.venv/bin/ruff check pytest_paysim tests examples benchmarks
+.venv/bin/ruff format --check pytest_paysim tests examples benchmarks
 echo "== mypy"
 .venv/bin/mypy
 echo "== example shop (main job), serial and under xdist"
