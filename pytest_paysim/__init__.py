@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pytest_paysim._version import __version__
+from pytest_paysim.core.signing import sign, verify
 from pytest_paysim.errors import (
     ApiError,
     ConfigurationError,
@@ -19,7 +20,6 @@ from pytest_paysim.errors import (
     WebhookVerificationError,
 )
 from pytest_paysim.server import PaysimClient, PaysimServer
-from pytest_paysim.webhooks.signing import sign, verify
 
 if TYPE_CHECKING:
     from pytest_paysim.handle import Paysim

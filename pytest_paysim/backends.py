@@ -14,9 +14,9 @@ import time
 from typing import Any, Protocol
 
 from pytest_paysim.core.clock import format_time, parse_time
+from pytest_paysim.core.faults import Fault
 from pytest_paysim.core.models import DeliveryAttempt
 from pytest_paysim.errors import ConfigurationError
-from pytest_paysim.http.faults import Fault
 from pytest_paysim.server import PaysimClient, PaysimServer
 from pytest_paysim.webhooks.log import Delivery, parse_sent_at
 
@@ -67,7 +67,7 @@ def _delivery(attempt: DeliveryAttempt) -> Delivery:
 
 
 class LocalBackend:
-    """A server in this process, driven directly."""
+    """A server in this process, driven through its simulator's methods."""
 
     local = True
 
@@ -86,15 +86,15 @@ class LocalBackend:
     def force_outcome(
         self, outcome: str, *, payment_id: str | None, times: int | None, decline_code: str | None
     ) -> None:
-        self.sim.forced.force(
+        self.sim.force_outcome(
             outcome, payment_id=payment_id, times=times, decline_code=decline_code
         )
 
     def force_refund_outcome(self, outcome: str, *, times: int | None) -> None:
-        self.sim.forced.force_refund(outcome, times=times)
+        self.sim.force_refund_outcome(outcome, times=times)
 
     def add_fault(self, fault: Fault) -> None:
-        self.app.faults.add(fault)
+        self.sim.add_fault(fault)
 
     def clock_now(self) -> float:
         return self.sim.clock.now()
@@ -115,20 +115,19 @@ class LocalBackend:
         return self.sim.rotate_webhook_secret()
 
     def webhook_secret(self) -> str:
-        return self.sim.secrets.current(self.sim.settings.signature)
+        return self.sim.webhook_secret
 
     def webhook_public_key(self) -> str:
-        return self.sim.secrets.public_key
+        return self.sim.webhook_public_key
 
     def unexpected_errors(self) -> list[str]:
-        with self.sim.lock:
-            return list(self.sim.unexpected_errors)
+        return self.sim.unexpected_errors()
 
     def deliveries(self) -> list[Delivery]:
-        sim = self.sim
-        with sim.lock:
-            attempts = list(sim.attempts)
-            generation = sim.generation
+        generation = self.sim.generation
+        attempts = self.sim.attempts()
+        if self.sim.generation != generation:
+            return []  # a reset came in between: nothing of the old run may show
         if generation != self._cache_generation:
             self._cache = {}
             self._cache_generation = generation
@@ -142,13 +141,10 @@ class LocalBackend:
         return result
 
     def wait_for_change(self, known: int, timeout: float) -> None:
-        sim = self.sim
-        with sim.attempts_changed:
-            if len(sim.attempts) <= known:
-                sim.attempts_changed.wait(timeout)
+        self.sim.wait_for_attempts(known, timeout)
 
     def busy(self) -> bool:
-        return self.sim.deliveries_busy()
+        return self.sim.busy()
 
 
 class RemoteServer:

@@ -19,7 +19,7 @@ from types import FrameType
 from typing import Any
 
 from pytest_paysim._version import __version__
-from pytest_paysim.core.simulator import SIGNATURE_SCHEMES
+from pytest_paysim.core.signing import SCHEMES as SIGNATURE_SCHEMES
 from pytest_paysim.errors import PaysimError
 from pytest_paysim.server import PaysimServer
 

@@ -12,14 +12,15 @@ The tree::
         ├── 403 ClientSecretInvalid
         ├── 404 ResourceMissing, RouteMissing
         ├── 405 MethodNotAllowed
-        ├── 409 PaymentUnexpectedState, IdempotencyKeyInUse
+        ├── 409 PaymentUnexpectedState, IdempotencyKeyInUse, SimulatorReset
         ├── 413 BodyTooLarge
         ├── 415 ContentTypeUnsupported
         ├── 422 IdempotencyKeyReused
         └── 429/5xx InjectedFault, 500 InternalError
 
 Each ``ApiError`` subclass carries its HTTP ``status``, error ``type`` and ``code`` as class
-attributes; :meth:`ApiError.to_dict` renders the JSON shape of the spec's section 5::
+attributes; :meth:`ApiError.to_dict` renders the JSON error shape of the API
+(``{"error": {"type", "code", "message", "param"}}``, see ``docs/api.md``)::
 
     >>> ParameterMissing("Pass `amount`.", param="amount").to_dict()["error"]["code"]
     'parameter_missing'
@@ -54,6 +55,7 @@ __all__ = [
     "PaysimError",
     "ResourceMissing",
     "RouteMissing",
+    "SimulatorReset",
     "WebhookVerificationError",
     "unknown_starting_after",
 ]
@@ -187,6 +189,13 @@ class IdempotencyKeyInUse(ApiError):
     code = "idempotency_key_in_use"
 
 
+class SimulatorReset(ApiError):
+    """The simulator was reset (a new test began) while this request waited; nothing ran."""
+
+    status = 409
+    code = "simulator_reset"
+
+
 class BodyTooLarge(ApiError):
     status = 413
     code = "body_too_large"
@@ -204,7 +213,8 @@ class IdempotencyKeyReused(ApiError):
 
 
 class InternalError(ApiError):
-    """A bug in the simulator; the plugin fails the running test with its traceback."""
+    """A bug in the simulator; its traceback fails the running test, or goes to the log of
+    ``paysim serve``."""
 
     status = 500
     type = "api_error"

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from pytest_paysim import errors
 from pytest_paysim.core.cards import DECLINE_CODES
 from pytest_paysim.core.clock import parse_time
+from pytest_paysim.core.faults import Fault, When
 from pytest_paysim.core.outcomes import PAY_OUTCOMES
 from pytest_paysim.errors import ApiError, ConfigurationError
-from pytest_paysim.http.faults import Fault
 from pytest_paysim.inprocess import InProcessRouter
 from pytest_paysim.webhooks.log import WebhookLog
 
@@ -188,7 +188,7 @@ class Paysim:
         path: str | None = None,
         status: int | None = _UNSET,
         times: int | None = 1,
-        when: str = "before",
+        when: When = "before",
         delay: float = 0.0,
         drop_connection: bool = False,
     ) -> None:

@@ -27,7 +27,14 @@ import pytest
 
 pytest.register_assert_rewrite("pytest_paysim.webhooks.log")
 
+from pytest_paysim.core.deliveries import (  # noqa: E402
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    DELIVERY_MODES,
+    DeliveryMode,
+)
 from pytest_paysim.core.ids import derive_seed, random_seed  # noqa: E402
+from pytest_paysim.core.signing import SCHEMES, Scheme  # noqa: E402
 from pytest_paysim.errors import ConfigurationError  # noqa: E402
 
 __all__: list[str] = []
@@ -37,7 +44,6 @@ FIXTURES = frozenset({"paysim", "paysim_server", "paysim_webhooks"})
 MARKER_ARGUMENTS = frozenset(
     {"outcome", "seed", "signature", "delivery", "clock", "auto_success_rate"}
 )
-DEFAULT_RETRIES = "0.1,0.2,0.4,0.8"
 WORKER_SEED_ENV = "PYTEST_PAYSIM_WORKER_SEED"
 """How an xdist controller hands its (random) seed to its workers; a worker removes it."""
 _SEED_MASK = 2**63 - 1  # per-test seeds fit the control API's seed range
@@ -54,8 +60,8 @@ class Settings:
     port: int
     url: str | None
     api_key: str | None
-    signature: str
-    delivery: str
+    signature: Scheme
+    delivery: DeliveryMode
     retries: tuple[float, ...]
     timeout: float
     auto_success_rate: float
@@ -122,13 +128,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--paysim-signature",
         default=None,
-        choices=("paysim", "standard", "ed25519"),
+        choices=SCHEMES,
         help="webhook signature scheme (default paysim)",
     )
     group.addoption(
         "--paysim-delivery",
         default=None,
-        choices=("async", "sync"),
+        choices=DELIVERY_MODES,
         help="deliver webhooks in the background or before the answer (default async)",
     )
     group.addoption(
@@ -151,9 +157,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "paysim_webhook_retries",
         "seconds between webhook attempts (attempts = len + 1)",
-        default=DEFAULT_RETRIES,
+        default=",".join(f"{delay:g}" for delay in DEFAULT_RETRIES),
     )
-    parser.addini("paysim_webhook_timeout", "seconds per webhook attempt", default="2.0")
+    parser.addini(
+        "paysim_webhook_timeout", "seconds per webhook attempt", default=str(DEFAULT_TIMEOUT)
+    )
     parser.addini("paysim_auto_success_rate", "chance that simulate=auto succeeds", default="0.5")
     parser.addini("paysim_db", "SQLite file for simulator state", default="")
     parser.addini("paysim_https", "serve TLS", type="bool", default=False)
@@ -191,10 +199,12 @@ def _resolve(config: pytest.Config, *, early: bool) -> Settings:
         ) from None
     signature = option("paysim_signature", "paysim_signature")
     delivery = option("paysim_delivery", "paysim_delivery")
-    if signature not in ("paysim", "standard", "ed25519"):
-        raise pytest.UsageError("paysim: paysim_signature must be paysim, standard or ed25519")
-    if delivery not in ("async", "sync"):
-        raise pytest.UsageError("paysim: paysim_delivery must be async or sync")
+    if signature not in SCHEMES:
+        raise pytest.UsageError(f"paysim: paysim_signature must be one of {', '.join(SCHEMES)}")
+    if delivery not in DELIVERY_MODES:
+        raise pytest.UsageError(
+            f"paysim: paysim_delivery must be one of {', '.join(DELIVERY_MODES)}"
+        )
     rate = number("paysim_auto_success_rate", config.getini("paysim_auto_success_rate"), float)
     if not 0 <= rate <= 1:
         raise pytest.UsageError("paysim: paysim_auto_success_rate must be between 0 and 1")

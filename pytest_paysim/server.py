@@ -18,14 +18,16 @@ import ssl
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 import requests
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from pytest_paysim._version import __version__
+from pytest_paysim.core.deliveries import DEFAULT_RETRIES, DEFAULT_TIMEOUT, DeliveryMode
 from pytest_paysim.core.ids import random_seed
-from pytest_paysim.core.simulator import DEFAULT_RETRIES, Simulator, SimulatorConfig
+from pytest_paysim.core.signing import Scheme
+from pytest_paysim.core.simulator import Simulator, SimulatorConfig
 from pytest_paysim.core.store import MemoryStore, Store
 from pytest_paysim.errors import ConfigurationError
 from pytest_paysim.http.app import PaysimApp
@@ -105,7 +107,12 @@ class PaysimClient:
 
 
 class PaysimServer:
-    """A running simulator: ``url``, ``api_key``, ``webhook_secret``, ``client``."""
+    """A running simulator: ``url``, ``api_key``, ``webhook_secret``, ``client``.
+
+    ``error_log``: where the traceback of an unexpected error (a simulator bug) is written
+    as it happens (``paysim serve`` passes standard error). Either way it is kept, and the
+    pytest plugin fails the running test with it.
+    """
 
     def __init__(
         self,
@@ -114,14 +121,15 @@ class PaysimServer:
         port: int = 0,
         seed: int | None = None,
         api_key: str | None = None,
-        signature: str = "paysim",
-        delivery: str = "async",
+        signature: Scheme = "paysim",
+        delivery: DeliveryMode = "async",
         webhook_retries: tuple[float, ...] | list[float] = DEFAULT_RETRIES,
-        webhook_timeout: float = 2.0,
+        webhook_timeout: float = DEFAULT_TIMEOUT,
         auto_success_rate: float = 0.5,
         db: str | os.PathLike[str] | None = None,
         https: bool = False,
         cert_dir: str | os.PathLike[str] | None = None,
+        error_log: TextIO | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -139,6 +147,8 @@ class PaysimServer:
             "auto_success_rate": auto_success_rate,
         }
         self.db = db
+        self.error_log = error_log
+        self._url: str | None = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.simulator: Simulator | None = None
@@ -176,17 +186,19 @@ class PaysimServer:
         host = self.host if ":" not in self.host else f"[{self.host}]"
         if self.https and self.host in ("127.0.0.1", "0.0.0.0"):
             host = "localhost" if self.host == "0.0.0.0" else "127.0.0.1"
-        self.url = f"{scheme}://{host}:{server.server_port}"
+        url = f"{scheme}://{host}:{server.server_port}"
         self.port = server.server_port
         try:
-            config = SimulatorConfig(seed=self.seed, base_url=self.url, **self._options)
+            config = SimulatorConfig(seed=self.seed, base_url=url, **self._options)
             self.simulator = Simulator(config, store=self._store())
         except BaseException:
             server.server_close()
             self._remove_certificates()
             raise
-        self.app = PaysimApp(self.simulator, version=__version__)
+        self._url = url
+        self.app = PaysimApp(self.simulator, version=__version__, error_log=self.error_log)
         self.dispatcher = Dispatcher(self.simulator)
+        self.simulator.connect(self.dispatcher)  # the store's outbox (a restart) goes first
         server.app = self.app
         self._server = server
         self._thread = threading.Thread(
@@ -196,7 +208,6 @@ class PaysimServer:
             daemon=True,
         )
         self._thread.start()
-        self.resume_deliveries()
         return self
 
     def _store(self) -> Store:
@@ -223,18 +234,6 @@ class PaysimServer:
             shutil.rmtree(self._temporary_cert_dir, ignore_errors=True)
             self._temporary_cert_dir = None
 
-    def resume_deliveries(self) -> None:
-        """Send what a persistent store still had planned (after a restart)."""
-        assert self.simulator is not None
-        assert self.dispatcher is not None
-        sim = self.simulator
-        with sim.lock:
-            pending = sim.store.pending_deliveries()
-            for attempt in pending:
-                attempt.generation = sim.generation
-        if pending:
-            self.dispatcher.dispatch(pending)
-
     def stop(self) -> None:
         """Stop serving and delivering; returns in well under a second."""
         if self._server is None:
@@ -246,7 +245,7 @@ class PaysimServer:
         if self.dispatcher is not None:
             self.dispatcher.close(timeout=0.5)
         if self.simulator is not None:
-            self.simulator.store.close()
+            self.simulator.close()
         if self._client is not None:
             self._client.close()
         self._remove_certificates()
@@ -266,36 +265,44 @@ class PaysimServer:
     # -- what tests use -----------------------------------------------------------------------
 
     @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    @property
     def _sim(self) -> Simulator:
         if self.simulator is None:
-            raise ConfigurationError("the server is not started; use it as a context manager")
+            raise ConfigurationError(
+                "the server is not started: call start(), or use it as a context manager"
+            )
         return self.simulator
+
+    @property
+    def url(self) -> str:
+        """The base URL (``http://127.0.0.1:<port>``), known once the server is started."""
+        if self._url is None:
+            raise ConfigurationError(
+                "the server is not started, so it has no URL yet: call start(), or use it as "
+                "a context manager"
+            )
+        return self._url
 
     @property
     def api_key(self) -> str:
         """The API key (``sk_test_...``)."""
-        return self._sim.secrets.api_key
+        return self._sim.api_key
 
     @property
-    def signature(self) -> str:
+    def signature(self) -> Scheme:
         """The signature scheme in force (the session's, or the running test's marker's)."""
         return self._sim.settings.signature
 
     @property
     def webhook_secret(self) -> str:
         """The secret signing webhooks now: ``whsec_...``, or ``whsk_...`` under ed25519."""
-        return self._sim.secrets.current(self._sim.settings.signature)
+        return self._sim.webhook_secret
 
     @property
     def webhook_public_key(self) -> str | None:
         """``whpk_...`` while the ed25519 scheme is in force, else None."""
         if self._sim.settings.signature != "ed25519":
             return None
-        return self._sim.secrets.public_key
+        return self._sim.webhook_public_key
 
     def url_for(self, path: str) -> str:
         """The absolute URL of ``path`` on this server."""

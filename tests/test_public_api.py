@@ -30,7 +30,7 @@ def _isort_key(name: str) -> tuple[int, str]:
         "pytest_paysim",
         "pytest_paysim.errors",
         "pytest_paysim.webhooks",
-        "pytest_paysim.webhooks.signing",
+        "pytest_paysim.core.signing",
         "pytest_paysim.webhooks.log",
         "pytest_paysim.core.transitions",
         "pytest_paysim.core.cards",

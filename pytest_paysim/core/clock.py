@@ -23,22 +23,12 @@ __all__ = ["EARLIEST_TIME", "LATEST_TIME", "Clock", "format_time", "in_range", "
 
 def format_time(epoch: float) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``: ``2026-01-02T03:04:05.678Z``."""
-    last = _last_formatted
-    if last[0] == epoch:  # a payment's created_at, updated_at and event time are often one
-        return last[1]
     moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    text = f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%S.")
-    text += f"{moment.microsecond // 1000:03d}Z"
-    _remember(epoch, text)
-    return text
-
-
-_last_formatted: tuple[float, str] = (float("nan"), "")
-
-
-def _remember(epoch: float, text: str) -> None:
-    global _last_formatted
-    _last_formatted = (epoch, text)
+    return (
+        f"{moment.year:04d}"
+        + moment.strftime("-%m-%dT%H:%M:%S.")
+        + (f"{moment.microsecond // 1000:03d}Z")
+    )
 
 
 _FRACTION = re.compile(r"\.(\d+)(?=[+-]\d\d:?\d\d$|$)")

@@ -1,8 +1,9 @@
 """The simulator's records: payments, refunds, events, webhook endpoints, delivery attempts.
 
-Records are plain mutable dataclasses with ``__slots__`` (they are many, and small); the
-store owns them and the simulator changes them only under its lock. ``to_dict`` gives the
-JSON shape of the HTTP API.
+Records are dataclasses with ``__slots__``. A record a store holds is never changed in place:
+an operation changes a copy (:meth:`Payment.copy`, :func:`dataclasses.replace`) and saves it,
+so a reader always sees a whole record and a rolled-back operation leaves the stored one as it
+was. ``to_dict`` gives the JSON shape of the HTTP API.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_paysim.core.clock import format_time
-from pytest_paysim.core.compact import unpack
-from pytest_paysim.webhooks.signing import delivery_headers
 
 __all__ = [
     "DeliveryAttempt",
@@ -80,8 +79,31 @@ class Payment:
     failure_message: str | None = None
     cancellation_reason: str | None = None
     refunds: list[Refund] = field(default_factory=list)
-    revision: int = 0
-    """Counts the changes made to this payment (not shown in the API)."""
+
+    def copy(self) -> Payment:
+        """A copy to change: its own metadata and refund list (refunds never change)."""
+        return Payment(
+            self.id,
+            self.amount,
+            self.currency,
+            self.client_secret,
+            self.payment_url,
+            self.created_at,
+            self.updated_at,
+            self.capture_method,
+            self.status,
+            self.description,
+            dict(self.metadata),
+            self.return_url,
+            self.amount_capturable,
+            self.amount_captured,
+            self.amount_refunded,
+            self.failure_code,
+            self.decline_code,
+            self.failure_message,
+            self.cancellation_reason,
+            list(self.refunds),
+        )
 
     @property
     def webhook_url(self) -> str | None:
@@ -119,20 +141,14 @@ class Event:
     """Something that happened to a payment; ``body`` is the exact JSON that webhooks carry.
 
     The body is serialised once, when the event happens, so that every delivery attempt sends
-    the same bytes and the payment snapshot costs one compact string.
+    the same bytes (and shares the one ``bytes`` object).
     """
 
     id: str
     type: str
     payment_id: str
     created_at: float
-    packed: bytes
-    """The body as :func:`~pytest_paysim.core.compact.pack` keeps it (a fifth of the size)."""
-
-    @property
-    def body(self) -> bytes:
-        """The exact JSON bytes every delivery of this event sends."""
-        return unpack(self.packed)
+    body: bytes
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(self.body)
@@ -170,8 +186,8 @@ class WebhookEndpoint:
 class DeliveryAttempt:
     """One attempt to deliver one event to one URL (``url`` None: captured, not sent).
 
-    Planned attempts (the outbox) have ``sent_at`` None and a ``due_at``; the dispatcher fills
-    in what was sent and what came back.
+    Planned attempts (the outbox) have ``sent_at`` None and a ``due_at``; once made, the
+    simulator saves a copy with what was sent and what came back.
     """
 
     id: str
@@ -183,10 +199,10 @@ class DeliveryAttempt:
     attempt: int
     due_at: float
     generation: int
-    packed: bytes = b""
-    """The body, packed; the same object as its event's, so it is kept once."""
-    signature: tuple[str, tuple[str, ...], int] | None = None
-    """How it was signed: scheme, secrets, unix time. The headers follow from it."""
+    body: bytes = b""
+    """The exact bytes sent: the same object as its event's body."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """The headers sent, signature included (empty while planned)."""
     status_code: int | None = None
     error: str | None = None
     succeeded: bool | None = None
@@ -195,26 +211,6 @@ class DeliveryAttempt:
     response_body: str | None = None
     signed_with: str | None = None
     """The first secret that signed this attempt (what a test verifies it with)."""
-
-    @property
-    def body(self) -> bytes:
-        """The exact bytes sent."""
-        return unpack(self.packed)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """The headers sent (empty while planned); rebuilt from ``signature`` when read."""
-        if self.signature is None:
-            return {}
-        scheme, secrets, timestamp = self.signature
-        return delivery_headers(
-            self.body,
-            event_id=self.event_id,
-            attempt=self.attempt,
-            scheme=scheme,
-            secrets=list(secrets),
-            timestamp=int(timestamp),
-        )
 
     @property
     def pending(self) -> bool:
@@ -248,10 +244,5 @@ class IdempotencyRecord:
     key: str
     fingerprint: str
     status: int
-    packed: bytes
+    body: bytes
     created_at: float
-
-    @property
-    def body(self) -> bytes:
-        """The stored answer's body."""
-        return unpack(self.packed)

@@ -5,22 +5,36 @@ the request asked for (an ``outcome`` or a test card)::
 
     forced = ForcedOutcomes()
     forced.force("fail", decline_code="insufficient_funds", times=1)
-    forced.take_pay_outcome("pay_...")   # ('fail', 'insufficient_funds'), then None
+    forced.take_pay_outcome("pay_...")   # the rule, and how to put it back; then None
+
+The simulator takes a rule inside an operation's transaction and puts it back when the
+operation fails, so a forced outcome is used up only by an attempt that happened.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pytest_paysim.core.cards import DECLINE_CODES
 from pytest_paysim.errors import ParameterInvalid
 
-__all__ = ["PAY_OUTCOMES", "REFUND_OUTCOMES", "ForcedOutcomes", "ForcedRule"]
+__all__ = [
+    "PAY_OUTCOMES",
+    "REFUND_OUTCOMES",
+    "ForcedOutcomes",
+    "ForcedRule",
+    "PayOutcome",
+    "RefundOutcome",
+    "Taken",
+]
 
-PAY_OUTCOMES: tuple[str, ...] = ("succeed", "fail", "abandon")
-REFUND_OUTCOMES: tuple[str, ...] = ("fail",)
+PayOutcome = Literal["succeed", "fail", "abandon"]
+PAY_OUTCOMES: tuple[PayOutcome, ...] = get_args(PayOutcome)
+RefundOutcome = Literal["fail"]
+REFUND_OUTCOMES: tuple[RefundOutcome, ...] = get_args(RefundOutcome)
 
 
 @dataclass(slots=True)
@@ -39,6 +53,15 @@ class ForcedRule:
             "payment_id": self.payment_id,
             "decline_code": self.decline_code,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """A forced outcome used up by one attempt, and how to give it back."""
+
+    outcome: str
+    decline_code: str | None
+    give_back: Callable[[], None]
 
 
 class ForcedOutcomes:
@@ -86,28 +109,26 @@ class ForcedOutcomes:
             self._pay.clear()
             self._refund.clear()
 
-    def take_pay_outcome(self, payment_id: str) -> tuple[str, str | None] | None:
+    def take_pay_outcome(self, payment_id: str) -> Taken | None:
         """Use up one forced pay outcome for ``payment_id``, or None when none applies."""
         with self._lock:
             rule = self._first(self._pay, payment_id) or self._first(self._pay, None)
             if rule is None:
                 return None
-            self._use(self._pay, rule)
-            return rule.outcome, rule.decline_code
+            return Taken(rule.outcome, rule.decline_code, self._use(self._pay, rule))
 
     def has_pay_outcome(self, payment_id: str) -> bool:
         """Whether a forced outcome would apply to the next pay of ``payment_id``."""
         with self._lock:
             return bool(self._first(self._pay, payment_id) or self._first(self._pay, None))
 
-    def take_refund_outcome(self) -> str | None:
+    def take_refund_outcome(self) -> Taken | None:
         """Use up one forced refund outcome, or None."""
         with self._lock:
             rule = self._refund[0] if self._refund else None
             if rule is None:
                 return None
-            self._use(self._refund, rule)
-            return rule.outcome
+            return Taken(rule.outcome, None, self._use(self._refund, rule))
 
     def snapshot(self) -> dict[str, Any]:
         """The rules in force, for the control API."""
@@ -126,13 +147,27 @@ class ForcedOutcomes:
                 return rule
         return None
 
-    @staticmethod
-    def _use(rules: list[ForcedRule], rule: ForcedRule) -> None:
+    def _use(self, rules: list[ForcedRule], rule: ForcedRule) -> Callable[[], None]:
+        """Count one use of ``rule``; returns what undoes it."""
         if rule.remaining is None:
-            return
+            return _nothing
+        position = rules.index(rule)
         rule.remaining -= 1
         if rule.remaining <= 0:
-            rules.remove(rule)
+            del rules[position]
+
+        def give_back() -> None:
+            with self._lock:
+                assert rule.remaining is not None
+                if rule.remaining <= 0:
+                    rules.insert(position, rule)
+                rule.remaining += 1
+
+        return give_back
+
+
+def _nothing() -> None:
+    pass
 
 
 def _check(param: str, value: str, choices: tuple[str, ...]) -> None:

@@ -1,9 +1,20 @@
-"""The payment simulator: every operation on payments, refunds, events and endpoints.
+"""The simulator: the core's one boundary, over payments, refunds, events and endpoints.
 
-It knows nothing of HTTP or pytest. Each operation runs under one lock and inside one store
-transaction, checks the transition table before it changes anything, records its events and
-plans their webhook deliveries (the outbox); after the transaction commits, the planned
-deliveries go to whoever listens (the webhook dispatcher)::
+It knows nothing of HTTP or pytest. Front ends (the native API, the pages, the control plane,
+the test fixture) call its methods and nothing else: no front end takes its lock, reads its
+store or drives its idempotency table.
+
+- Operations (``create_payment``, ``pay``, ``refund``, ...) each run under one lock and
+  inside one store transaction: every change is kept, or, when anything inside raises, none
+  is — in the store, the seeded generators, the forced outcomes and the planned deliveries.
+- :meth:`Simulator.execute` runs a front end's request: it checks that the request belongs
+  to the current run (a request that outlived its test changes nothing), replays or reserves
+  its idempotency key, runs the operation and stores its answer in the same transaction.
+- Queries (``get_payment``, ``payments``, ``events``, ``deliveries``, ...) read whole records.
+- After each commit, the planned webhook deliveries go to the one :class:`DeliverySink`
+  connected (the dispatcher), which reports each attempt back with :meth:`record_attempt`.
+
+Example::
 
     sim = Simulator(SimulatorConfig(seed=7))
     payment = sim.create_payment(amount=1999, currency="usd")
@@ -13,19 +24,29 @@ deliveries go to whoever listens (the webhook dispatcher)::
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from types import TracebackType
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
 
 from pytest_paysim.core import transitions as tx
 from pytest_paysim.core.cards import DECLINE_MESSAGES, card_result
 from pytest_paysim.core.clock import Clock, format_time
-from pytest_paysim.core.compact import is_packed, pack
-from pytest_paysim.core.idempotency import IdempotencyKeys
+from pytest_paysim.core.deliveries import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    DELIVERY_MODES,
+    DeliveryMode,
+    DeliverySink,
+    NoSink,
+    next_attempt,
+    plan,
+)
+from pytest_paysim.core.faults import Fault, Faults
+from pytest_paysim.core.idempotency import Answer, Claim, IdempotencyKeys
 from pytest_paysim.core.ids import IdGenerator, derive_seed
 from pytest_paysim.core.models import (
     DeliveryAttempt,
@@ -36,48 +57,52 @@ from pytest_paysim.core.models import (
     dump_json,
 )
 from pytest_paysim.core.outcomes import PAY_OUTCOMES, ForcedOutcomes
+from pytest_paysim.core.secrets import ROTATION_GRACE_SECONDS, STORED_SECRETS, Secrets
+from pytest_paysim.core.signing import (
+    SCHEMES,
+    Scheme,
+    delivery_headers,
+    generate_hmac_secret,
+    generate_signing_key,
+)
 from pytest_paysim.core.store import MemoryStore, Store
 from pytest_paysim.errors import (
     AmountTooLarge,
+    ApiError,
     ConfigurationError,
     ParameterInvalid,
     ParameterMissing,
     ResourceMissing,
-)
-from pytest_paysim.webhooks.signing import (
-    generate_hmac_secret,
-    generate_signing_key,
-    public_key_for,
+    SimulatorReset,
 )
 
-__all__ = ["DELIVERY_MODES", "SIGNATURE_SCHEMES", "Secrets", "Simulator", "SimulatorConfig"]
+__all__ = ["RunSettings", "Simulator", "SimulatorConfig"]
 
-SIGNATURE_SCHEMES: tuple[str, ...] = ("paysim", "standard", "ed25519")
-DELIVERY_MODES: tuple[str, ...] = ("async", "sync")
-DEFAULT_RETRIES: tuple[float, ...] = (0.1, 0.2, 0.4, 0.8)
-ROTATION_GRACE_SECONDS = 24 * 3600
+DELETED_ENDPOINT = "not sent: the webhook endpoint was deleted"
 
 
 @dataclass(frozen=True)
 class SimulatorConfig:
-    """Settings of one simulator; ``per_test`` ones may be overridden by ``reset``."""
+    """Settings of one simulator; the ``RunSettings`` ones may be overridden by ``reset``."""
 
     seed: int
     api_key: str | None = None
     base_url: str = "http://127.0.0.1"
-    signature: str = "paysim"
-    delivery: str = "async"
+    signature: Scheme = "paysim"
+    delivery: DeliveryMode = "async"
     auto_success_rate: float = 0.5
     webhook_retries: tuple[float, ...] = DEFAULT_RETRIES
-    webhook_timeout: float = 2.0
+    webhook_timeout: float = DEFAULT_TIMEOUT
 
     def __post_init__(self) -> None:
-        if self.signature not in SIGNATURE_SCHEMES:
+        if self.signature not in SCHEMES:
             raise ConfigurationError(
-                f"signature must be one of {', '.join(SIGNATURE_SCHEMES)}, not {self.signature!r}"
+                f"signature must be one of {', '.join(SCHEMES)}, not {self.signature!r}"
             )
         if self.delivery not in DELIVERY_MODES:
-            raise ConfigurationError(f"delivery must be 'async' or 'sync', not {self.delivery!r}")
+            raise ConfigurationError(
+                f"delivery must be one of {', '.join(DELIVERY_MODES)}, not {self.delivery!r}"
+            )
         if not 0.0 <= self.auto_success_rate <= 1.0:
             raise ConfigurationError("auto_success_rate must be between 0 and 1")
         if any(delay < 0 for delay in self.webhook_retries):
@@ -86,31 +111,12 @@ class SimulatorConfig:
             raise ConfigurationError("webhook_timeout must be > 0 seconds")
 
 
-@dataclass
-class Secrets:
-    """The session's API key and webhook signing secrets (HMAC and Ed25519)."""
-
-    api_key: str
-    hmac_secret: str
-    signing_key: str
-    previous: list[tuple[str, float]] = field(default_factory=list)
-    """Secrets replaced by a rotation, with the simulator time at which they expire."""
-
-    @property
-    def public_key(self) -> str:
-        return public_key_for(self.signing_key)
-
-    def current(self, scheme: str) -> str:
-        """The secret that signs under ``scheme`` (``whsk_`` under ed25519)."""
-        return self.signing_key if scheme == "ed25519" else self.hmac_secret
-
-
-@dataclass
+@dataclass(frozen=True)
 class RunSettings:
     """What a run (a test, or the session) may set: scheme, delivery mode, auto success rate."""
 
-    signature: str
-    delivery: str
+    signature: Scheme
+    delivery: DeliveryMode
     auto_success_rate: float
 
     @classmethod
@@ -129,54 +135,42 @@ class Simulator:
         clock: Clock | None = None,
     ) -> None:
         self.config = config
-        self.store: Store = store if store is not None else MemoryStore()
         self.clock = clock or Clock()
-        self.lock = threading.RLock()
-        self.forced = ForcedOutcomes()
-        self.idempotency = IdempotencyKeys(self.clock)
-        self.generation = 0
-        self.secrets = self._load_secrets()
-        self._session_secrets = (self.secrets.hmac_secret, self.secrets.signing_key)
-        self.settings = RunSettings.of(config)
-        self._run_seed = self._first_run_seed()
-        self.ids = IdGenerator(self._run_seed)
-        self._delivery_ids = IdGenerator(derive_seed(self._run_seed, "deliveries"))
+        """The simulator clock (thread-safe: tests freeze and advance it)."""
+        self._store: Store = store if store is not None else MemoryStore()
+        self._lock = threading.RLock()
+        self._log_changed = threading.Condition(self._lock)
+        self._forced = ForcedOutcomes()
+        self._faults = Faults()
+        self._keys = IdempotencyKeys(self.clock)
+        self._sink: DeliverySink = NoSink()
+        self._generation = 0
+        self._session_secrets = self._load_secrets()
+        self._secrets = replace(self._session_secrets, previous=[])
+        self._settings = RunSettings.of(config)
+        self._start_run(self._first_run_seed())
+        # The transaction in progress (all under the lock): changes outside the store that a
+        # failure takes back, and what a commit hands on.
         self._depth = 0
+        self._undo: list[Callable[[], None]] = []
+        self._generators_saved: tuple[object, object] | None = None
         self._planned: list[DeliveryAttempt] = []
-        self._snapshots = threading.local()
-        self._unpacked: list[tuple[Event, list[DeliveryAttempt]]] = []
-        self._captured: list[DeliveryAttempt] = []
-        self._secret_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self.delivery_listeners: list[Callable[[list[DeliveryAttempt]], None]] = []
-        """Called with each commit's planned attempts, under the lock: keep them quick."""
-        self.after_commit_listeners: list[Callable[[], None]] = []
-        """Called after a commit that planned attempts, outside the lock (sync sending)."""
-        self.reset_listeners: list[Callable[[int], None]] = []
-        self.unexpected_errors: list[str] = []
-        self.attempts: list[DeliveryAttempt] = []
-        """This run's delivery attempts, in the order they were made (the webhook log)."""
-        self.attempts_changed = threading.Condition(self.lock)
-        self.deliveries_busy: Callable[[], bool] = lambda: False
-        """Whether a delivery is in flight or due (the dispatcher sets this)."""
+        self._made: list[DeliveryAttempt] = []
+        self._log: list[DeliveryAttempt] = []
+        self._unexpected: list[str] = []
 
-    # -- lifecycle ------------------------------------------------------------------------
+    # -- lifecycle ---------------------------------------------------------------------------
 
     def _load_secrets(self) -> Secrets:
-        """Secrets from the seed, or from the store when it already has them (a restart)."""
-        rng = IdGenerator(derive_seed(self.config.seed, "secrets")).random
-        made = Secrets(
-            api_key=self.config.api_key
-            or "sk_test_" + IdGenerator(derive_seed(self.config.seed, "api_key")).token(24),
-            hmac_secret=generate_hmac_secret(rng),
-            signing_key=generate_signing_key(rng),
-        )
-        with self.store.transaction():
-            for name in ("api_key", "hmac_secret", "signing_key"):
-                stored = self.store.get_setting(name)
-                if stored is not None and not (name == "api_key" and self.config.api_key):
+        """Secrets from the seed; webhook secrets from the store when it has them (a restart)."""
+        made = Secrets.made(seed=self.config.seed, api_key=self.config.api_key)
+        with self._store.transaction():
+            for name in STORED_SECRETS:
+                stored = self._store.get_setting(name)
+                if stored is not None:
                     setattr(made, name, stored)
                 else:
-                    self.store.set_setting(name, getattr(made, name))
+                    self._store.set_setting(name, getattr(made, name))
         return made
 
     def _first_run_seed(self) -> int:
@@ -186,23 +180,50 @@ class Simulator:
         would make ids that are already stored, so every later start on the same store draws
         from its own stream.
         """
-        with self.store.transaction():
-            starts = int(self.store.get_setting("starts") or 0)
-            self.store.set_setting("starts", str(starts + 1))
+        with self._store.transaction():
+            starts = int(self._store.get_setting("starts") or 0)
+            self._store.set_setting("starts", str(starts + 1))
         if starts == 0:
             return self.config.seed
         return derive_seed(self.config.seed, f"start:{starts}")
+
+    def _start_run(self, seed: int) -> None:
+        self._seed = seed
+        self._ids = IdGenerator(seed)
+        self._delivery_ids = IdGenerator(derive_seed(seed, "deliveries"))
+
+    def connect(self, sink: DeliverySink) -> None:
+        """Send planned deliveries to ``sink`` from now on, starting with the store's outbox
+        (attempts a persistent store still had planned when the last process stopped)."""
+        with self._lock:
+            self._sink = sink
+            self.clock.subscribe(sink.wake)
+            pending = [
+                replace(attempt, generation=self._generation)
+                for attempt in self._store.pending_deliveries()
+            ]
+            if pending:
+                sink.submit(pending, sync=False)
+
+    def close(self) -> None:
+        """Release the store (a server stopping)."""
+        with self._lock:
+            self._store.close()
 
     def reset(
         self,
         *,
         seed: int | None = None,
-        signature: str | None = None,
-        delivery: str | None = None,
+        signature: Scheme | None = None,
+        delivery: DeliveryMode | None = None,
         auto_success_rate: float | None = None,
         frozen_at: float | None = None,
     ) -> None:
-        """Empty everything and restart the seeded generators; apply per-test settings."""
+        """Empty everything and restart the seeded generators; apply per-test settings.
+
+        Waits for an operation in progress (it holds the lock); a request that arrived before
+        the reset and has not started changes nothing (see :meth:`execute`).
+        """
         config = self.config
         # replace() runs SimulatorConfig's checks on the overrides before anything changes.
         checked = replace(
@@ -213,60 +234,165 @@ class Simulator:
                 config.auto_success_rate if auto_success_rate is None else auto_success_rate
             ),
         )
-        with self.lock:
-            with self.store.transaction():
-                self.store.clear()
-            self.forced.clear()
-            self.idempotency.clear()
+        with self._lock:
+            with self._store.transaction():
+                self._store.clear()
+            self._forced.clear()
+            self._faults.clear()
+            self._keys.clear()
+            self._secrets.restore(self._session_secrets)
+            self._settings = RunSettings.of(checked)
+            self._start_run(self.config.seed if seed is None else seed)
+            self._generation += 1
+            self._unexpected.clear()
+            self._log = []
+            self._log_changed.notify_all()
+            self._sink.reset()
             self.clock.reset()
             if frozen_at is not None:
                 self.clock.freeze(frozen_at)
-            self.secrets.previous.clear()
-            self.secrets.hmac_secret, self.secrets.signing_key = self._session_secrets
-            self.settings = RunSettings.of(checked)
-            run_seed = self.config.seed if seed is None else seed
-            self.ids = IdGenerator(run_seed)
-            self._delivery_ids = IdGenerator(derive_seed(run_seed, "deliveries"))
-            self.generation += 1
-            self.unexpected_errors.clear()
-            self._planned.clear()
-            self._captured.clear()
-            self.attempts = []
-            self.attempts_changed.notify_all()
-            generation = self.generation
-        for listener in list(self.reset_listeners):
-            listener(generation)
 
-    def record_unexpected_error(self, error: BaseException) -> None:
-        """Keep the traceback of a bug so the running test can fail with it."""
+    def record_unexpected_error(self, error: BaseException) -> str:
+        """Keep the traceback of a bug so the running test can fail with it; returns it."""
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        with self.lock:
-            self.unexpected_errors.append(text)
+        with self._lock:
+            self._unexpected.append(text)
+        return text
 
-    def atomic(self) -> _Atomic:
-        """One lock and one store transaction; planned deliveries go out after commit.
+    # -- the entry point of a front end's request ----------------------------------------------
 
-        Re-entrant: nested calls join the outer transaction.
+    @property
+    def generation(self) -> int:
+        """Counts resets: a front end notes it when a request arrives (see :meth:`execute`)."""
+        return self._generation
+
+    def execute(
+        self,
+        operation: Callable[[], Answer],
+        *,
+        claim: Claim | None = None,
+        generation: int | None = None,
+        hold: Callable[[], None] | None = None,
+        keep_refusal: Callable[[ApiError], Answer | None] | None = None,
+    ) -> Answer:
+        """Run ``operation`` (which calls this simulator's operations) as one request.
+
+        ``generation`` is :attr:`generation` as it was when the request arrived: if the
+        simulator was reset since, the request belonged to a test that is over, and it is
+        refused (409 ``simulator_reset``) before anything happens. With a ``claim``, a stored
+        answer is replayed, a key in use is refused, and otherwise the key is reserved and
+        ``operation``'s answer stored with its changes, in one transaction. ``hold`` runs
+        after the key is reserved and before the operation (an injected delay): a slow
+        request holds its key, as at a real gateway. An ``ApiError`` raised by ``operation``
+        leaves no trace; with a claim, ``keep_refusal`` may turn it into an answer to store
+        under the key (a refusal that is a result, such as a 409 on the payment's state),
+        which is stored in a transaction of its own and returned.
         """
-        return _Atomic(self)
+        if claim is not None:
+            with self._lock:
+                self._check_generation(generation)
+                with self._store.transaction():
+                    replayed = self._keys.begin(self._store, claim)
+            if replayed is not None:
+                return replayed
+        try:
+            if hold is not None:
+                hold()
+            try:
+                with self._atomic():
+                    self._check_generation(generation)
+                    answer = operation()
+                    if claim is not None:
+                        self._keys.store(self._store, claim, answer)
+            except ApiError as error:
+                refusal = keep_refusal(error) if claim and keep_refusal else None
+                if refusal is None:
+                    raise
+                with self._atomic():
+                    self._check_generation(generation)
+                    self._keys.store(self._store, claim, refusal)  # type: ignore[arg-type]
+                return refusal
+        finally:
+            if claim is not None:
+                self._keys.release(claim)
+        return answer
 
-    # -- payments -------------------------------------------------------------------------
-
-    def get_payment(self, payment_id: str) -> Payment:
-        """The payment, or 404 ``resource_missing``."""
-        payment = self.store.get_payment(payment_id)
-        if payment is None:
-            raise ResourceMissing(f"No payment with id {payment_id!r}.", param="id")
-        return payment
-
-    def list_payments(
-        self, *, limit: int = 10, starting_after: str | None = None, status: str | None = None
-    ) -> tuple[list[Payment], bool]:
-        """A page of payments, newest first."""
-        with self.lock:
-            return self.store.list_payments(
-                limit=limit, starting_after=starting_after, status=status
+    def _check_generation(self, generation: int | None) -> None:
+        if generation is not None and generation != self._generation:
+            raise SimulatorReset(
+                "The simulator was reset (a new test began) while this request waited; "
+                "nothing was done. Send it again if it is still wanted."
             )
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """One lock and one store transaction; nested calls join the outer one.
+
+        On an error everything is taken back: the store's changes (its transaction), the
+        generators' draws, used-up forced outcomes and planned deliveries. On success the
+        made attempts join the log, and planned ones go to the sink under the lock (so they
+        reach it in event order); ``sync`` ones are sent after the lock is released.
+        """
+        with self._lock:
+            self._depth += 1
+            if self._depth > 1:
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            try:
+                with self._store.transaction():
+                    yield
+            except BaseException:
+                self._roll_back()
+                raise
+            finally:
+                self._depth -= 1
+            planned = self._commit()
+        if planned:
+            self._sink.flush()
+
+    def _roll_back(self) -> None:
+        for step in reversed(self._undo):
+            step()
+        if self._generators_saved is not None:
+            ids_state, delivery_state = self._generators_saved
+            self._ids.random.setstate(ids_state)  # type: ignore[arg-type]
+            self._delivery_ids.random.setstate(delivery_state)  # type: ignore[arg-type]
+        self._undo.clear()
+        self._generators_saved = None
+        self._planned.clear()
+        self._made.clear()
+
+    def _commit(self) -> bool:
+        self._undo.clear()
+        self._generators_saved = None
+        if self._made:
+            self._log.extend(self._made)
+            self._made.clear()
+            self._log_changed.notify_all()
+        if not self._planned:
+            return False
+        planned, self._planned = self._planned, []
+        self._sink.submit(planned, sync=self._settings.delivery == "sync")
+        return True
+
+    def _on_rollback(self, step: Callable[[], None]) -> None:
+        self._undo.append(step)
+
+    def _new_id(self, prefix: str) -> str:
+        self._save_generators()
+        return self._ids.new(prefix)
+
+    def _save_generators(self) -> None:
+        if self._generators_saved is None:
+            self._generators_saved = (
+                self._ids.random.getstate(),
+                self._delivery_ids.random.getstate(),
+            )
+
+    # -- payments ----------------------------------------------------------------------------
 
     def create_payment(
         self,
@@ -280,10 +406,10 @@ class Simulator:
         simulate: str | None = None,
     ) -> Payment:
         """A new payment awaiting a payment method (paid at once with ``simulate="auto"``)."""
-        with self.atomic():
+        with self._atomic():
             now = self.clock.now()
-            payment_id = self.ids.new("pay")
-            client_secret = f"{payment_id}_secret_{self.ids.token(24)}"
+            payment_id = self._new_id("pay")
+            client_secret = f"{payment_id}_secret_{self._ids.token(24)}"
             payment = Payment(
                 id=payment_id,
                 amount=amount,
@@ -296,14 +422,13 @@ class Simulator:
                 description=description,
                 metadata=dict(metadata or {}),
                 return_url=return_url,
+                status=tx.REQUIRES_PAYMENT_METHOD,
             )
-            row = tx.TRANSITIONS[0]
-            payment.status = row.target or tx.REQUIRES_PAYMENT_METHOD
-            self.store.save_payment(payment)
-            self._emit(row.event, payment)
+            self._store.save_payment(payment)
+            self._emit(tx.CREATE.event, payment)
             if simulate == "auto":
-                auto = "succeed" if self.ids.chance(self.settings.auto_success_rate) else "fail"
-                self.pay(payment.id, outcome=auto)
+                auto = "succeed" if self._ids.chance(self._settings.auto_success_rate) else "fail"
+                return self.pay(payment.id, outcome=auto)
             return payment
 
     def pay(
@@ -329,53 +454,49 @@ class Simulator:
                 param="decline_code",
             )
         card = card_result(card_number) if card_number is not None else None
-        with self.atomic():
-            payment = self.get_payment(payment_id)
-            if outcome is None and card is None and not self.forced.has_pay_outcome(payment_id):
+        with self._atomic():
+            payment = self._payment_to_change(payment_id)
+            if outcome is None and card is None and not self._forced.has_pay_outcome(payment_id):
                 raise ParameterMissing(
                     "Pass `outcome` (succeed, fail or abandon) or a test `card_number`.",
                     param="outcome",
                 )
             tx.require("pay", payment.status, payment_id=payment_id)
-            forced = self.forced.take_pay_outcome(payment_id)
+            forced = self._forced.take_pay_outcome(payment_id)
             if forced is not None:
-                outcome, forced_code = forced
-                decline_code = forced_code or decline_code
+                self._on_rollback(forced.give_back)
+                outcome, decline_code = forced.outcome, forced.decline_code or decline_code
             elif card is not None:
                 outcome, decline_code = card.outcome, card.decline_code
-            assert outcome is not None
-            self._apply_pay(payment, outcome, decline_code)
-            return payment
-
-    def _apply_pay(self, payment: Payment, outcome: str, decline_code: str | None) -> None:
-        if outcome == "succeed":
-            manual = payment.capture_method == "manual"
-            case = "succeed, manual capture" if manual else "succeed, automatic capture"
-            row = tx.transition("pay", case, payment.status, payment_id=payment.id)
-            payment.failure_code = payment.decline_code = payment.failure_message = None
-            if manual:
-                payment.amount_capturable = payment.amount
+            if outcome == "succeed":
+                manual = payment.capture_method == "manual"
+                row = tx.enter(
+                    tx.PAY_SUCCEED_MANUAL if manual else tx.PAY_SUCCEED_AUTOMATIC,
+                    payment.status,
+                    payment_id=payment_id,
+                )
+                payment.failure_code = payment.decline_code = payment.failure_message = None
+                if manual:
+                    payment.amount_capturable = payment.amount
+                else:
+                    payment.amount_captured = payment.amount
+            elif outcome == "fail":
+                row = tx.enter(tx.PAY_FAIL, payment.status, payment_id=payment_id)
+                code = decline_code or "generic_decline"
+                payment.failure_code = "card_declined"
+                payment.decline_code = code
+                payment.failure_message = DECLINE_MESSAGES[code]
             else:
-                payment.amount_captured = payment.amount
-        elif outcome == "fail":
-            row = tx.transition("pay", "fail", payment.status, payment_id=payment.id)
-            code = decline_code or "generic_decline"
-            payment.failure_code = "card_declined"
-            payment.decline_code = code
-            payment.failure_message = DECLINE_MESSAGES[code]
-        else:
-            row = tx.transition("pay", "abandon", payment.status, payment_id=payment.id)
-        self._move(payment, row)
+                row = tx.enter(tx.PAY_ABANDON, payment.status, payment_id=payment_id)
+            return self._move(payment, row)
 
     def capture(self, payment_id: str, *, amount: int | None = None) -> Payment:
         """Capture an authorized payment (the rest is released), or confirm a succeeded one."""
-        with self.atomic():
-            payment = self.get_payment(payment_id)
+        with self._atomic():
+            payment = self._payment_to_change(payment_id)
             tx.require("capture", payment.status, payment_id=payment_id)
             if payment.status == tx.AUTHORIZED:
-                row = tx.transition(
-                    "capture", "full or partial", payment.status, payment_id=payment_id
-                )
+                row = tx.enter(tx.CAPTURE_AUTHORIZED, payment.status, payment_id=payment_id)
                 amount = payment.amount_capturable if amount is None else amount
                 if amount > payment.amount_capturable:
                     raise AmountTooLarge(
@@ -387,9 +508,7 @@ class Simulator:
                 payment.amount_captured = amount
                 payment.amount_capturable = 0
             else:
-                row = tx.transition(
-                    "capture", "the captured amount", payment.status, payment_id=payment_id
-                )
+                row = tx.enter(tx.CAPTURE_SUCCEEDED, payment.status, payment_id=payment_id)
                 if amount is not None and amount != payment.amount_captured:
                     raise ParameterInvalid(
                         f"This payment already captured {payment.amount_captured}; pass that "
@@ -397,15 +516,14 @@ class Simulator:
                         param="amount",
                         payment_id=payment_id,
                     )
-            self._move(payment, row)
-            return payment
+            return self._move(payment, row)
 
     def refund(
         self, payment_id: str, *, amount: int | None = None, reason: str | None = None
     ) -> Refund:
         """Refund part or all of what is left; a forced failure leaves the payment as it was."""
-        with self.atomic():
-            payment = self.get_payment(payment_id)
+        with self._atomic():
+            payment = self._payment_to_change(payment_id)
             tx.require("refund", payment.status, payment_id=payment_id)
             left = payment.amount_captured - payment.amount_refunded
             amount = left if amount is None else amount
@@ -416,329 +534,378 @@ class Simulator:
                     param="amount",
                     payment_id=payment_id,
                 )
-            failed = self.forced.take_refund_outcome() == "fail"
-            if failed:
-                case = "forced to fail"
+            forced = self._forced.take_refund_outcome()
+            if forced is not None:
+                self._on_rollback(forced.give_back)
+                row = tx.REFUND_FAILED
             else:
-                case = "all that is left" if amount == left else "part of what is left"
-            row = tx.transition("refund", case, payment.status, payment_id=payment_id)
+                row = tx.REFUND_ALL if amount == left else tx.REFUND_PART
+            tx.enter(row, payment.status, payment_id=payment_id)
             refund = Refund(
-                id=self.ids.new("re"),
+                id=self._new_id("re"),
                 payment_id=payment_id,
                 amount=amount,
                 currency=payment.currency,
                 reason=reason,
-                status="failed" if failed else "succeeded",
+                status="failed" if forced is not None else "succeeded",
                 created_at=self.clock.now(),
             )
-            if not failed:
+            if forced is None:
                 payment.amount_refunded += amount
             payment.refunds.append(refund)
-            self.store.save_refund(refund)
+            self._store.save_refund(refund)
             self._move(payment, row, refund)
             return refund
 
     def cancel(self, payment_id: str, *, cancellation_reason: str | None = None) -> Payment:
         """Cancel a payment that has not been captured; an authorization is released."""
-        with self.atomic():
-            payment = self.get_payment(payment_id)
-            row = tx.transition("cancel", "", payment.status, payment_id=payment_id)
+        with self._atomic():
+            payment = self._payment_to_change(payment_id)
+            row = tx.enter(tx.CANCEL, payment.status, payment_id=payment_id)
             payment.amount_capturable = 0
             payment.cancellation_reason = cancellation_reason
-            self._move(payment, row)
-            return payment
+            return self._move(payment, row)
 
-    def get_refund(self, refund_id: str) -> Refund:
-        """The refund, or 404."""
-        refund = self.store.get_refund(refund_id)
-        if refund is None:
-            raise ResourceMissing(f"No refund with id {refund_id!r}.", param="id")
-        return refund
+    def _payment_to_change(self, payment_id: str) -> Payment:
+        """A copy of the stored payment: the operation changes it and saves it whole."""
+        return self._stored_payment(payment_id).copy()
 
-    def _move(self, payment: Payment, row: tx.Transition, refund: Refund | None = None) -> None:
+    def _stored_payment(self, payment_id: str) -> Payment:
+        payment = self._store.get_payment(payment_id)
+        if payment is None:
+            raise ResourceMissing(f"No payment with id {payment_id!r}.", param="id")
+        return payment
+
+    def _move(self, payment: Payment, row: tx.Transition, refund: Refund | None = None) -> Payment:
         if row.target is not None:
             payment.status = row.target
-        payment.revision += 1
         payment.updated_at = self.clock.now()
-        self.store.save_payment(payment)
+        self._store.save_payment(payment)
         self._emit(row.event, payment, refund)
+        return payment
 
-    # -- events and their deliveries ---------------------------------------------------------
+    # -- events and their deliveries -----------------------------------------------------------
 
-    def _emit(self, event_type: str, payment: Payment, refund: Refund | None = None) -> Event:
+    def _emit(self, event_type: str, payment: Payment, refund: Refund | None = None) -> None:
         now = self.clock.now()
-        event_id = self.ids.new("evt")
-        payment_json = dump_json(payment.to_dict())
-        self._snapshots.last = (payment, payment.revision, payment_json)
-        # Assembled from the payment's JSON (ids, type and time need no escaping), so the
-        # payment is serialised once for the event and, through payment_json, the answer.
-        body = b"".join(
-            (
-                b'{"id":"',
-                event_id.encode(),
-                b'","object":"event","type":"',
-                event_type.encode(),
-                b'","created_at":"',
-                format_time(now).encode(),
-                b'","data":{"object":',
-                payment_json,
-                b',"refund":' + dump_json(refund.to_dict()) if refund is not None else b"",
-                b"}}",
-            )
+        data: dict[str, Any] = {"object": payment.to_dict()}
+        if refund is not None:
+            data["refund"] = refund.to_dict()
+        event_id = self._new_id("evt")
+        body = dump_json(
+            {
+                "id": event_id,
+                "object": "event",
+                "type": event_type,
+                "created_at": format_time(now),
+                "data": data,
+            }
         )
-        # Kept plain for now: it is packed after commit, outside the lock (see _Atomic).
         event = Event(event_id, event_type, payment.id, now, body)
-        self.store.add_event(event)
-        attempts = self._plan_deliveries(event, payment)
-        self._unpacked.append((event, attempts))
-        return event
-
-    def payment_json(self, payment: Payment) -> bytes:
-        """The payment as JSON bytes: this thread's last event snapshot when still current."""
-        last = getattr(self._snapshots, "last", None)
-        if last is not None and last[0] is payment and last[1] == payment.revision:
-            json_bytes: bytes = last[2]
-            return json_bytes
-        with self.lock:  # never a payment half-way through an operation
-            return dump_json(payment.to_dict())
-
-    def _plan_deliveries(self, event: Event, payment: Payment) -> list[DeliveryAttempt]:
-        targets: list[tuple[str | None, str | None]] = []
-        if payment.webhook_url:
-            targets.append((payment.webhook_url, None))
-        for endpoint in self.store.list_endpoints():
-            if endpoint.wants(event.type):
-                targets.append((endpoint.url, endpoint.id))
-        if not targets:
-            targets.append((None, None))
-        attempts = []
-        for url, endpoint_id in targets:
-            attempt = DeliveryAttempt(
-                id=self._delivery_ids.new("whd"),
-                event_id=event.id,
-                type=event.type,
-                payment_id=event.payment_id,
-                url=url,
-                endpoint_id=endpoint_id,
-                attempt=1,
-                due_at=event.created_at,
-                generation=self.generation,
-                packed=event.packed,
-            )
-            if url is None:
-                # Nobody to send to: signed and stored at once, in this transaction, and
-                # shown in the log once it commits.
-                self.sign_attempt(attempt)
-                attempt.sent_at = event.created_at
-                self.store.save_delivery(attempt)
-                self._captured.append(attempt)
+        self._store.add_event(event)
+        attempts = plan(
+            event,
+            webhook_url=payment.webhook_url,
+            endpoints=self._store.list_endpoints(),
+            new_id=lambda: self._delivery_ids.new("whd"),
+            generation=self._generation,
+        )
+        for attempt in attempts:
+            if attempt.url is None:
+                # Nobody to send to: signed and kept at once, and in the log once committed.
+                attempt = _signed(attempt, self._signing_secrets(attempt), self._settings.signature)
+                attempt.sent_at = now
+                self._made.append(attempt)
             else:
-                self.store.save_delivery(attempt)
                 self._planned.append(attempt)
-            attempts.append(attempt)
-        return attempts
+            self._store.save_delivery(attempt)
 
-    def _pack_bodies(self, fresh: list[tuple[Event, list[DeliveryAttempt]]]) -> None:
-        """Pack the bodies of a commit's events, outside the lock (the CPU-heavy part).
+    def _signing_secrets(self, attempt: DeliveryAttempt) -> tuple[str, ...]:
+        """An endpoint's own secret, or the session's (with those a rotation keeps valid)."""
+        if attempt.endpoint_id is not None:
+            endpoint = self._store.get_endpoint(attempt.endpoint_id)
+            if endpoint is not None:
+                return (endpoint.secret,)
+        return self._secrets.signing(self._settings.signature, self.clock.now())
 
-        Readers meanwhile see the plain bytes, which ``unpack`` passes through; swapping a
-        reference is atomic, so nobody sees a half-made value.
+    def prepare_attempt(self, attempt: DeliveryAttempt) -> DeliveryAttempt | None:
+        """The attempt, signed, ready to send now; None when it must not be sent.
+
+        Not sent: an attempt of a run that was reset since (dropped), or to an endpoint that
+        was deleted (recorded as a failed attempt, with no retry).
         """
-        for event, attempts in fresh:
-            if is_packed(event.packed):
-                continue
-            packed = pack(event.packed)
-            event.packed = packed
-            for attempt in attempts:
-                attempt.packed = packed
-
-    def plan_retry(self, failed: DeliveryAttempt) -> DeliveryAttempt | None:
-        """After a failed attempt, the next one on the retry schedule (None after the last)."""
-        schedule = self.config.webhook_retries
-        if failed.attempt > len(schedule) or failed.url is None:
-            return None
-        with self.atomic():
-            if failed.generation != self.generation:
+        with self._lock:
+            if attempt.generation != self._generation:
                 return None
             if (
-                failed.endpoint_id is not None
-                and self.store.get_endpoint(failed.endpoint_id) is None
+                attempt.endpoint_id is not None
+                and self._store.get_endpoint(attempt.endpoint_id) is None
             ):
-                return None  # the endpoint was deleted: nobody to retry to
-            # Under a frozen clock the schedule runs from each attempt's due time, so one
-            # advance past the end releases every retry; a running clock counts from now.
-            base = failed.due_at if self.clock.frozen else self.clock.now()
-            due = base + schedule[failed.attempt - 1]
-            failed.next_attempt_at = due
-            self.store.save_delivery(failed)
-            retry = DeliveryAttempt(
-                id=self._delivery_ids.new("whd"),
-                event_id=failed.event_id,
-                type=failed.type,
-                payment_id=failed.payment_id,
-                url=failed.url,
-                endpoint_id=failed.endpoint_id,
-                attempt=failed.attempt + 1,
-                due_at=due,
-                generation=failed.generation,
-                packed=failed.packed,
+                with self._atomic():
+                    made = replace(
+                        attempt, sent_at=self.clock.now(), succeeded=False, error=DELETED_ENDPOINT
+                    )
+                    self._store.save_delivery(made)
+                    self._made.append(made)
+                return None
+            secrets = self._signing_secrets(attempt)
+            scheme = self._settings.signature
+        return _signed(attempt, secrets, scheme)  # outside the lock: Ed25519 takes a while
+
+    def record_attempt(self, made: DeliveryAttempt) -> DeliveryAttempt | None:
+        """Keep what an attempt sent and what came back; returns the retry to send, if any.
+
+        One transaction: a kill never leaves a failed attempt recorded without its retry.
+        Records nothing when the attempt's run was reset meanwhile.
+        """
+        with self._atomic():
+            if made.generation != self._generation:
+                return None
+            retry = None
+            endpoint_gone = (
+                made.endpoint_id is not None and self._store.get_endpoint(made.endpoint_id) is None
             )
-            self.store.save_delivery(retry)
-            self._planned.append(retry)
+            if made.succeeded is False and not endpoint_gone:
+                self._save_generators()
+                retry = next_attempt(
+                    made,
+                    schedule=self.config.webhook_retries,
+                    now=self.clock.now(),
+                    frozen=self.clock.frozen,
+                    new_id=lambda: self._delivery_ids.new("whd"),
+                )
+                if retry is not None:
+                    made = replace(made, next_attempt_at=retry.due_at)
+                    self._store.save_delivery(retry)
+            self._store.save_delivery(made)
+            self._made.append(made)
             return retry
-
-    def record_attempt(self, attempt: DeliveryAttempt) -> bool:
-        """Store what an attempt sent and what came back, and plan the retry of a failure.
-
-        One transaction: a kill can never leave a failed attempt recorded without its retry.
-        Returns False (and records nothing) if the attempt's run was reset meanwhile.
-        """
-        with self.atomic():
-            if attempt.generation != self.generation:
-                return False
-            self.store.save_delivery(attempt)
-            self.attempts.append(attempt)
-            self.attempts_changed.notify_all()
-            if attempt.succeeded is False:
-                self.plan_retry(attempt)
-            return True
-
-    def secrets_for(self, attempt: DeliveryAttempt) -> list[str]:
-        """The secrets that sign ``attempt``: its endpoint's, or the session's (with rotation)."""
-        if attempt.endpoint_id is not None:
-            endpoint = self.store.get_endpoint(attempt.endpoint_id)
-            if endpoint is not None:
-                return [endpoint.secret]
-        scheme = self.settings.signature
-        now = self.clock.now()
-        current = self.secrets.current(scheme)
-        previous = [secret for secret, expires in self.secrets.previous if expires > now]
-        return [current, *[s for s in previous if _same_kind(s, current)]]
-
-    def sign_attempt(self, attempt: DeliveryAttempt) -> None:
-        """Sign ``attempt`` now (wall clock: receivers check it against theirs).
-
-        Its headers follow from the recorded scheme, secrets and time.
-        """
-        with self.lock:
-            secrets = tuple(self.secrets_for(attempt))
-            # Attempts signed alike share one tuple: thousands of attempts, one copy.
-            secrets = self._secret_tuples.setdefault(secrets, secrets)
-            attempt.signed_with = secrets[0]
-            attempt.signature = (self.settings.signature, secrets, int(time.time()))
 
     def rotate_webhook_secret(self, *, expires_in: float = ROTATION_GRACE_SECONDS) -> str:
         """A new session secret; the old one keeps signing for ``expires_in`` seconds."""
-        with self.lock:
-            scheme = self.settings.signature
-            old = self.secrets.current(scheme)
-            self.secrets.previous.append((old, self.clock.now() + expires_in))
-            rng = self.ids.random
-            if scheme == "ed25519":
-                self.secrets.signing_key = generate_signing_key(rng)
-            else:
-                self.secrets.hmac_secret = generate_hmac_secret(rng)
-            return self.secrets.current(scheme)
+        with self._atomic():
+            self._save_generators()
+            before = replace(self._secrets, previous=list(self._secrets.previous))
+            self._on_rollback(lambda: self._restore_secrets(before))
+            return self._secrets.rotate(
+                self._settings.signature,
+                self._ids.random,
+                now=self.clock.now(),
+                grace=expires_in,
+            )
 
-    # -- endpoints, events, deliveries ---------------------------------------------------------
+    def _restore_secrets(self, before: Secrets) -> None:
+        self._secrets = before
+
+    # -- webhook endpoints ---------------------------------------------------------------------
 
     def create_endpoint(self, *, url: str, enabled_events: list[str]) -> WebhookEndpoint:
         """Register a webhook receiver; its secret suits the current signature scheme."""
-        with self.atomic():
-            rng = self.ids.random
-            if self.settings.signature == "ed25519":
+        with self._atomic():
+            self._save_generators()
+            rng = self._ids.random
+            if self._settings.signature == "ed25519":
                 secret = generate_signing_key(rng)
             else:
                 secret = generate_hmac_secret(rng)
             endpoint = WebhookEndpoint(
-                id=self.ids.new("we"),
+                id=self._new_id("we"),
                 url=url,
                 enabled_events=list(enabled_events),
                 secret=secret,
                 created_at=self.clock.now(),
             )
-            self.store.save_endpoint(endpoint)
+            self._store.save_endpoint(endpoint)
             return endpoint
 
     def delete_endpoint(self, endpoint_id: str) -> None:
         """Remove a webhook receiver, or 404."""
-        with self.atomic():
-            if self.store.get_endpoint(endpoint_id) is None:
+        with self._atomic():
+            if self._store.get_endpoint(endpoint_id) is None:
                 raise ResourceMissing(f"No webhook endpoint with id {endpoint_id!r}.", param="id")
-            self.store.delete_endpoint(endpoint_id)
+            self._store.delete_endpoint(endpoint_id)
+
+    # -- forced outcomes and faults ------------------------------------------------------------
+
+    def force_outcome(
+        self,
+        outcome: str,
+        *,
+        payment_id: str | None = None,
+        times: int | None = 1,
+        decline_code: str | None = None,
+    ) -> None:
+        """The next ``times`` pay attempts (of ``payment_id``, or of any) end in ``outcome``."""
+        self._forced.force(outcome, payment_id=payment_id, times=times, decline_code=decline_code)
+
+    def force_refund_outcome(self, outcome: str, *, times: int | None = 1) -> None:
+        """The next ``times`` refunds end in ``outcome`` (``"fail"``)."""
+        self._forced.force_refund(outcome, times=times)
+
+    def clear_outcomes(self) -> None:
+        """Forget every forced outcome."""
+        self._forced.clear()
+
+    def add_fault(self, fault: Fault) -> None:
+        """Answer the next matching requests with ``fault`` (until a reset)."""
+        self._faults.add(fault)
+
+    def clear_faults(self) -> None:
+        """Forget every fault."""
+        self._faults.clear()
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        """The fault for a request arriving now (counted as used), or None."""
+        return self._faults.take(method, path) if self._faults else None
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @property
+    def seed(self) -> int:
+        """The seed of the current run's ids."""
+        return self._seed
+
+    @property
+    def settings(self) -> RunSettings:
+        """The current run's signature scheme, delivery mode and auto success rate."""
+        return self._settings
+
+    @property
+    def api_key(self) -> str:
+        """The API key (``sk_test_...``)."""
+        return self._secrets.api_key
+
+    @property
+    def webhook_secret(self) -> str:
+        """The secret signing webhooks now: ``whsec_...``, or ``whsk_...`` under ed25519."""
+        with self._lock:
+            return self._secrets.current(self._settings.signature)
+
+    @property
+    def webhook_public_key(self) -> str:
+        """The ``whpk_`` key that verifies the session's ed25519 signatures."""
+        with self._lock:
+            return self._secrets.public_key
+
+    def outcomes(self) -> dict[str, Any]:
+        """The forced outcomes in force: ``outcomes`` and ``refund_outcomes``."""
+        return self._forced.snapshot()
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults in force."""
+        return self._faults.snapshot()
+
+    def get_payment(self, payment_id: str) -> Payment:
+        """The payment, or 404 ``resource_missing``."""
+        with self._lock:
+            return self._stored_payment(payment_id)
+
+    def payments(
+        self, *, limit: int = 10, starting_after: str | None = None, status: str | None = None
+    ) -> tuple[list[Payment], bool]:
+        """A page of payments, newest first, and whether more follow."""
+        with self._lock:
+            return self._store.list_payments(
+                limit=limit, starting_after=starting_after, status=status
+            )
+
+    def count_payments(self) -> int:
+        """How many payments exist."""
+        with self._lock:
+            return self._store.count_payments()
+
+    def get_refund(self, refund_id: str) -> Refund:
+        """The refund, or 404."""
+        with self._lock:
+            refund = self._store.get_refund(refund_id)
+        if refund is None:
+            raise ResourceMissing(f"No refund with id {refund_id!r}.", param="id")
+        return refund
 
     def get_event(self, event_id: str) -> Event:
         """The event, or 404."""
-        event = self.store.get_event(event_id)
+        with self._lock:
+            event = self._store.get_event(event_id)
         if event is None:
             raise ResourceMissing(f"No event with id {event_id!r}.", param="id")
         return event
 
-
-def _same_kind(secret: str, other: str) -> bool:
-    return secret.split("_", 1)[0] == other.split("_", 1)[0]
-
-
-class _Atomic:
-    """The context manager of :meth:`Simulator.atomic` (a class: it is on every hot path)."""
-
-    __slots__ = ("_sim", "_transaction")
-
-    def __init__(self, sim: Simulator) -> None:
-        self._sim = sim
-        self._transaction: contextlib.AbstractContextManager[None] | None = None
-
-    def __enter__(self) -> None:
-        sim = self._sim
-        sim.lock.acquire()
-        sim._depth += 1
-        if sim._depth == 1:
-            try:
-                transaction = sim.store.transaction()
-                transaction.__enter__()
-            except BaseException:
-                sim._depth -= 1
-                sim.lock.release()
-                raise
-            self._transaction = transaction
-
-    def __exit__(
+    def events(
         self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        sim = self._sim
-        planned: list[DeliveryAttempt] = []
-        fresh: list[tuple[Event, list[DeliveryAttempt]]] = []
-        try:
-            if self._transaction is not None:
-                fresh, sim._unpacked = sim._unpacked, []
-                try:
-                    self._transaction.__exit__(exc_type, exc, tb)
-                except BaseException:
-                    sim._planned.clear()
-                    sim._captured.clear()
-                    raise
-                if exc_type is not None:
-                    sim._planned.clear()
-                    sim._captured.clear()
-                else:
-                    if sim._captured:
-                        sim.attempts.extend(sim._captured)
-                        sim._captured = []
-                        sim.attempts_changed.notify_all()
-                    planned, sim._planned = sim._planned, []
-                    # Handed over while the lock is still held, so attempts reach the
-                    # dispatcher in the order their events happened.
-                    if planned:
-                        for listener in list(sim.delivery_listeners):
-                            listener(planned)
-        finally:
-            sim._depth -= 1
-            sim.lock.release()
-        if fresh:
-            sim._pack_bodies(fresh)
-        if planned:
-            for after in list(sim.after_commit_listeners):
-                after()
+        *,
+        limit: int = 10,
+        starting_after: str | None = None,
+        type: str | None = None,
+        payment_id: str | None = None,
+    ) -> tuple[list[Event], bool]:
+        """A page of events, newest first, and whether more follow."""
+        with self._lock:
+            return self._store.list_events(
+                limit=limit, starting_after=starting_after, type=type, payment_id=payment_id
+            )
+
+    def events_of(self, payment_id: str) -> list[Event]:
+        """Every event of a payment, oldest first."""
+        with self._lock:
+            return self._store.events_of(payment_id)
+
+    def endpoints(self) -> list[WebhookEndpoint]:
+        """Every webhook endpoint, oldest first."""
+        with self._lock:
+            return self._store.list_endpoints()
+
+    def deliveries(
+        self,
+        *,
+        event_id: str | None = None,
+        type: str | None = None,
+        payment_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[DeliveryAttempt]:
+        """Attempts made (not the planned ones), newest first."""
+        with self._lock:
+            return self._store.list_deliveries(
+                event_id=event_id, type=type, payment_id=payment_id, limit=limit
+            )
+
+    def pending_deliveries(self, *, payment_id: str | None = None) -> list[DeliveryAttempt]:
+        """Attempts planned and not made yet, oldest first."""
+        with self._lock:
+            pending = self._store.pending_deliveries()
+        if payment_id is None:
+            return pending
+        return [attempt for attempt in pending if attempt.payment_id == payment_id]
+
+    def attempts(self) -> list[DeliveryAttempt]:
+        """This run's delivery attempts, in the order they were made (the webhook log)."""
+        with self._lock:
+            return list(self._log)
+
+    def wait_for_attempts(self, known: int, timeout: float) -> None:
+        """Block until the log has more than ``known`` attempts, or ``timeout`` passes."""
+        with self._log_changed:
+            if len(self._log) <= known:
+                self._log_changed.wait(timeout)
+
+    def unexpected_errors(self) -> list[str]:
+        """Tracebacks of the bugs met in this run."""
+        with self._lock:
+            return list(self._unexpected)
+
+    def busy(self) -> bool:
+        """Whether a delivery is being sent or is due now."""
+        return self._sink.busy()
+
+
+def _signed(attempt: DeliveryAttempt, secrets: tuple[str, ...], scheme: Scheme) -> DeliveryAttempt:
+    """A copy of ``attempt`` with its headers, signed now: on the wall clock, which receivers
+    check the timestamp against, whatever the simulator clock says."""
+    headers = delivery_headers(
+        attempt.body,
+        event_id=attempt.event_id,
+        attempt=attempt.attempt,
+        scheme=scheme,
+        secrets=secrets,
+        timestamp=int(time.time()),
+    )
+    return replace(attempt, headers=headers, signed_with=secrets[0])

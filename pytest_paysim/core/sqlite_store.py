@@ -41,13 +41,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pytest_paysim.core.compact import is_packed, pack
 from pytest_paysim.core.models import (
     DeliveryAttempt,
     Event,
@@ -60,7 +60,7 @@ from pytest_paysim.errors import ConfigurationError, unknown_starting_after
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Stored in ``PRAGMA user_version``; a file of another version is refused, not migrated."""
 
 _SYNCHRONOUS = ("NORMAL", "FULL")
@@ -150,6 +150,7 @@ class SqliteStore:
         self._depth = 0
         self._payments: dict[str, Payment] = {}
         """Payments read or saved in the running transaction (what ``get_payment`` returns)."""
+        _create_private(self.path)
         try:
             self._conn = sqlite3.connect(
                 str(self.path), check_same_thread=False, isolation_level=None, timeout=10.0
@@ -344,14 +345,14 @@ class SqliteStore:
 
     def get_event(self, event_id: str) -> Event | None:
         row = self._one("SELECT data, body FROM events WHERE id = ?", (event_id,))
-        return None if row is None else _load(Event, row[0], packed=row[1])
+        return None if row is None else _load(Event, row[0], body=row[1])
 
     def add_event(self, event: Event) -> None:
         self._write(
             "INSERT INTO events (id, type, payment_id, data, body) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET type = excluded.type, "
             "payment_id = excluded.payment_id, data = excluded.data, body = excluded.body",
-            (event.id, event.type, event.payment_id, _dump(event), _packed(event.packed)),
+            (event.id, event.type, event.payment_id, _dump(event), event.body),
         )
 
     def list_events(
@@ -371,13 +372,13 @@ class SqliteStore:
             where.append("payment_id = ?")
             params.append(payment_id)
         rows, has_more = self._page("events", "data, body", where, params, limit, starting_after)
-        return [_load(Event, data, packed=body) for data, body in rows], has_more
+        return [_load(Event, data, body=body) for data, body in rows], has_more
 
     def events_of(self, payment_id: str) -> list[Event]:
         rows = self._all(
             "SELECT data, body FROM events WHERE payment_id = ? ORDER BY seq", (payment_id,)
         )
-        return [_load(Event, data, packed=body) for data, body in rows]
+        return [_load(Event, data, body=body) for data, body in rows]
 
     # -- idempotency records -------------------------------------------------------------------
 
@@ -385,12 +386,12 @@ class SqliteStore:
         row = self._one(
             "SELECT data, body FROM idempotency WHERE scope = ? AND key = ?", (scope, key)
         )
-        return None if row is None else _load(IdempotencyRecord, row[0], packed=row[1])
+        return None if row is None else _load(IdempotencyRecord, row[0], body=row[1])
 
     def save_idempotency(self, record: IdempotencyRecord) -> None:
         self._write(
             "INSERT OR REPLACE INTO idempotency (scope, key, data, body) VALUES (?, ?, ?, ?)",
-            (record.scope, record.key, _dump(record), record.packed),
+            (record.scope, record.key, _dump(record), record.body),
         )
 
     def delete_idempotency(self, scope: str, key: str) -> None:
@@ -435,7 +436,7 @@ class SqliteStore:
                 "payment_id": attempt.payment_id,
                 "sent_at": attempt.sent_at,
                 "data": _dump(attempt),
-                "body": _packed(attempt.packed),
+                "body": attempt.body,
             },
         )
 
@@ -480,9 +481,16 @@ class SqliteStore:
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _packed(body: bytes) -> bytes:
-    """Bodies go to disk packed: the simulator packs its own copy only after commit."""
-    return body if is_packed(body) else pack(body)
+def _create_private(path: Path) -> None:
+    """Create the file readable and writable by its owner only (SQLite gives its WAL and
+    shared-memory files the same mode); an existing file keeps its mode."""
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise ConfigurationError(f"cannot create the database {str(path)!r}: {error}") from None
+    os.close(descriptor)
 
 
 def _fields(cls: type) -> tuple[str, ...]:
@@ -493,8 +501,8 @@ def _fields(cls: type) -> tuple[str, ...]:
 
 
 def _values(record: Any) -> dict[str, Any]:
-    """The fields of a record, without ``packed`` (bytes live in their own column)."""
-    return {name: getattr(record, name) for name in _fields(type(record)) if name != "packed"}
+    """The fields of a record, without ``body`` (bytes live in their own column)."""
+    return {name: getattr(record, name) for name in _fields(type(record)) if name != "body"}
 
 
 def _dump(record: Any) -> str:
@@ -527,8 +535,4 @@ def _load_payment(text: str) -> Payment:
 
 
 def _load_delivery(text: str, body: bytes | None) -> DeliveryAttempt:
-    attempt = _load(DeliveryAttempt, text, packed=b"" if body is None else body)
-    if attempt.signature is not None:  # JSON gave lists back
-        scheme, secrets, timestamp = attempt.signature
-        attempt.signature = (scheme, tuple(secrets), timestamp)
-    return attempt
+    return _load(DeliveryAttempt, text, body=b"" if body is None else body)

@@ -1,8 +1,11 @@
 """Where the simulator keeps its records: the store interface and the in-memory store.
 
-The simulator calls a store only inside ``store.transaction()`` and under its own lock, so
-a store needs no locking of its own; a store that persists (``sqlite_store``) makes each
-transaction atomic. Lists are newest first and cost O(limit), not O(stored records)::
+The simulator calls a store under its own lock, and every change inside ``transaction()``:
+all the changes of one operation are kept together, or, when the operation raises, none of
+them. Both stores give that guarantee; ``tests/persistence/test_store_contract.py`` checks it
+for each. Stored records are never changed in place (see ``models``): an operation reads a
+record, changes a copy and saves the copy. Lists are newest first and cost O(limit), not
+O(stored records)::
 
     store = MemoryStore()
     with store.transaction():
@@ -12,7 +15,8 @@ transaction atomic. Lists are newest first and cost O(limit), not O(stored recor
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from typing import Protocol, TypeVar
 
 from pytest_paysim.core.models import (
     DeliveryAttempt,
@@ -24,16 +28,17 @@ from pytest_paysim.core.models import (
 )
 from pytest_paysim.errors import unknown_starting_after
 
-__all__ = ["MemoryStore", "Page", "Store"]
-
-Page = tuple[list[Any], bool]
+__all__ = ["MemoryStore", "Store"]
 
 
 class Store(Protocol):
     """What the simulator needs from a store."""
 
     def transaction(self) -> contextlib.AbstractContextManager[None]:
-        """Group the changes made inside into one atomic unit."""
+        """Group the changes made inside into one unit: all kept, or all undone on an error.
+
+        Nested calls join the outer transaction.
+        """
 
     def clear(self) -> None:
         """Remove every record (settings stay)."""
@@ -72,7 +77,9 @@ class Store(Protocol):
     def delete_endpoint(self, endpoint_id: str) -> None: ...
     def list_endpoints(self) -> list[WebhookEndpoint]: ...
 
-    def save_delivery(self, attempt: DeliveryAttempt) -> None: ...
+    def save_delivery(self, attempt: DeliveryAttempt) -> None:
+        """Insert, or replace the stored attempt with the same id."""
+
     def list_deliveries(
         self,
         *,
@@ -83,31 +90,49 @@ class Store(Protocol):
     ) -> list[DeliveryAttempt]:
         """Attempts made (not the planned ones), newest first."""
 
-    def pending_deliveries(self) -> list[DeliveryAttempt]: ...
+    def pending_deliveries(self) -> list[DeliveryAttempt]:
+        """The outbox: planned attempts not made yet, oldest first."""
 
     def get_setting(self, name: str) -> str | None: ...
     def set_setting(self, name: str, value: str) -> None: ...
 
 
-class _Index:
-    """Records in insertion order with O(1) lookup and newest-first pages."""
+_T = TypeVar("_T")
+_MISSING = object()
 
-    __slots__ = ("by_id", "order", "position")
+
+class _Index(dict[str, _T]):
+    """Records by id, in insertion order, with newest-first pages.
+
+    A ``dict`` keeps insertion order; ``order`` adds positions so that ``starting_after``
+    finds its place at once. Removing a record is rare (undoing an insert), and always of the
+    newest one.
+    """
+
+    __slots__ = ("order", "position")
 
     def __init__(self) -> None:
-        self.by_id: dict[str, object] = {}
+        super().__init__()
         self.order: list[str] = []
         self.position: dict[str, int] = {}
 
-    def add(self, record_id: str, record: object) -> None:
-        if record_id not in self.by_id:
+    def put(self, record_id: str, record: _T) -> None:
+        if record_id not in self:
             self.position[record_id] = len(self.order)
             self.order.append(record_id)
-        self.by_id[record_id] = record
+        self[record_id] = record
+
+    def remove(self, record_id: str) -> None:
+        if self.pop(record_id, _MISSING) is _MISSING:
+            return
+        position = self.position.pop(record_id)
+        del self.order[position]
+        for later in self.order[position:]:
+            self.position[later] -= 1
 
     def page(
-        self, limit: int, starting_after: str | None, keep: object = None
-    ) -> tuple[list[object], bool]:
+        self, limit: int, starting_after: str | None, keep: Callable[[_T], bool] | None = None
+    ) -> tuple[list[_T], bool]:
         if starting_after is None:
             index = len(self.order) - 1
         else:
@@ -115,12 +140,12 @@ class _Index:
             if position is None:
                 raise unknown_starting_after(starting_after)
             index = position - 1
-        result: list[object] = []
-        by_id, order = self.by_id, self.order
+        result: list[_T] = []
+        order = self.order
         while index >= 0:
-            record = by_id[order[index]]
+            record = self[order[index]]
             index -= 1
-            if keep is not None and not keep(record):  # type: ignore[operator]
+            if keep is not None and not keep(record):
                 continue
             if len(result) == limit:
                 return result, True
@@ -128,60 +153,101 @@ class _Index:
         return result, False
 
 
-_NO_TRANSACTION: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
-"""Memory changes need no grouping: the simulator's lock already makes them atomic."""
-
-
 class MemoryStore:
-    """The default store: dicts in memory, rebuilt on ``clear``."""
+    """The default store: dicts in memory, rebuilt on ``clear``.
+
+    A transaction keeps an undo log: each change records how to take it back, and an error
+    inside the transaction runs the log backwards. Records are never changed in place, so
+    putting the old object back restores the old record whole.
+    """
 
     def __init__(self) -> None:
         self._settings: dict[str, str] = {}
-        self.clear()
+        self._undo: list[Callable[[], object]] | None = None
+        self._reset_records()
 
-    def clear(self) -> None:
-        self._payments = _Index()
+    def _reset_records(self) -> None:
+        self._payments: _Index[Payment] = _Index()
         self._refunds: dict[str, Refund] = {}
-        self._events = _Index()
+        self._events: _Index[Event] = _Index()
         self._events_by_payment: dict[str, list[Event]] = {}
         self._idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self._endpoints: dict[str, WebhookEndpoint] = {}
         self._deliveries: dict[str, DeliveryAttempt] = {}
-        self._deliveries_by_event: dict[str, list[DeliveryAttempt]] = {}
+        self._deliveries_by_event: dict[str, dict[str, DeliveryAttempt]] = {}
+        self._pending: dict[str, DeliveryAttempt] = {}
 
-    def transaction(self) -> contextlib.AbstractContextManager[None]:
-        return _NO_TRANSACTION
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._undo is not None:
+            yield  # joins the outer transaction
+            return
+        undo: list[Callable[[], object]] = []
+        self._undo = undo
+        try:
+            yield
+        except BaseException:
+            for step in reversed(undo):
+                step()
+            raise
+        finally:
+            self._undo = None
+
+    def _remember(self, step: Callable[[], object]) -> None:
+        if self._undo is not None:
+            self._undo.append(step)
+
+    def clear(self) -> None:
+        old = self.__dict__.copy()
+        self._reset_records()
+        self._remember(lambda: self.__dict__.update(old))
 
     def close(self) -> None:
         pass
 
+    # -- payments and refunds ----------------------------------------------------------------
+
     def get_payment(self, payment_id: str) -> Payment | None:
-        return self._payments.by_id.get(payment_id)  # type: ignore[return-value]
+        return self._payments.get(payment_id)
 
     def save_payment(self, payment: Payment) -> None:
-        self._payments.add(payment.id, payment)
+        self._put(self._payments, payment.id, payment)
+
+    def _put(self, index: _Index[_T], record_id: str, record: _T) -> None:
+        if record_id in index:
+            old = index[record_id]
+            self._remember(lambda: index.put(record_id, old))
+        else:
+            self._remember(lambda: index.remove(record_id))
+        index.put(record_id, record)
 
     def list_payments(
         self, *, limit: int, starting_after: str | None, status: str | None
     ) -> tuple[list[Payment], bool]:
         keep = None if status is None else (lambda payment: payment.status == status)
-        return self._payments.page(limit, starting_after, keep)  # type: ignore[return-value]
+        return self._payments.page(limit, starting_after, keep)
 
     def count_payments(self) -> int:
-        return len(self._payments.order)
+        return len(self._payments)
 
     def get_refund(self, refund_id: str) -> Refund | None:
         return self._refunds.get(refund_id)
 
     def save_refund(self, refund: Refund) -> None:
-        self._refunds[refund.id] = refund
+        _set(self, self._refunds, refund.id, refund)
+
+    # -- events ------------------------------------------------------------------------------
 
     def get_event(self, event_id: str) -> Event | None:
-        return self._events.by_id.get(event_id)  # type: ignore[return-value]
+        return self._events.get(event_id)
 
     def add_event(self, event: Event) -> None:
-        self._events.add(event.id, event)
-        self._events_by_payment.setdefault(event.payment_id, []).append(event)
+        self._put(self._events, event.id, event)
+        of_payment = self._events_by_payment.setdefault(event.payment_id, [])
+        of_payment.append(event)
+        self._remember(of_payment.pop)
 
     def list_events(
         self,
@@ -191,45 +257,58 @@ class MemoryStore:
         type: str | None,
         payment_id: str | None,
     ) -> tuple[list[Event], bool]:
-        if type is None and payment_id is None:
-            keep = None
-        else:
+        keep: Callable[[Event], bool] | None = None
+        if type is not None or payment_id is not None:
 
             def keep(event: Event) -> bool:
                 return (type is None or event.type == type) and (
                     payment_id is None or event.payment_id == payment_id
                 )
 
-        return self._events.page(limit, starting_after, keep)  # type: ignore[return-value]
+        return self._events.page(limit, starting_after, keep)
 
     def events_of(self, payment_id: str) -> list[Event]:
         return list(self._events_by_payment.get(payment_id, ()))
+
+    # -- idempotency records -----------------------------------------------------------------
 
     def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         return self._idempotency.get((scope, key))
 
     def save_idempotency(self, record: IdempotencyRecord) -> None:
-        self._idempotency[(record.scope, record.key)] = record
+        _set(self, self._idempotency, (record.scope, record.key), record)
 
     def delete_idempotency(self, scope: str, key: str) -> None:
-        self._idempotency.pop((scope, key), None)
+        _delete(self, self._idempotency, (scope, key))
+
+    # -- webhook endpoints -------------------------------------------------------------------
 
     def get_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
         return self._endpoints.get(endpoint_id)
 
     def save_endpoint(self, endpoint: WebhookEndpoint) -> None:
-        self._endpoints[endpoint.id] = endpoint
+        _set(self, self._endpoints, endpoint.id, endpoint)
 
     def delete_endpoint(self, endpoint_id: str) -> None:
-        self._endpoints.pop(endpoint_id, None)
+        _delete(self, self._endpoints, endpoint_id)
 
     def list_endpoints(self) -> list[WebhookEndpoint]:
         return list(self._endpoints.values())
 
+    # -- delivery attempts (made and planned) ------------------------------------------------
+
     def save_delivery(self, attempt: DeliveryAttempt) -> None:
-        if attempt.id not in self._deliveries:
-            self._deliveries[attempt.id] = attempt
-            self._deliveries_by_event.setdefault(attempt.event_id, []).append(attempt)
+        _set(self, self._deliveries, attempt.id, attempt)
+        _set(
+            self,
+            self._deliveries_by_event.setdefault(attempt.event_id, {}),
+            attempt.id,
+            attempt,
+        )
+        if attempt.pending:
+            _set(self, self._pending, attempt.id, attempt)
+        else:
+            _delete(self, self._pending, attempt.id)
 
     def list_deliveries(
         self,
@@ -240,7 +319,7 @@ class MemoryStore:
         limit: int | None = None,
     ) -> list[DeliveryAttempt]:
         if event_id is not None:
-            source: list[DeliveryAttempt] = self._deliveries_by_event.get(event_id, [])
+            source = list(self._deliveries_by_event.get(event_id, {}).values())
         else:
             source = list(self._deliveries.values())
         result = []
@@ -257,10 +336,33 @@ class MemoryStore:
         return result
 
     def pending_deliveries(self) -> list[DeliveryAttempt]:
-        return [attempt for attempt in self._deliveries.values() if attempt.pending]
+        return list(self._pending.values())
+
+    # -- settings ----------------------------------------------------------------------------
 
     def get_setting(self, name: str) -> str | None:
         return self._settings.get(name)
 
     def set_setting(self, name: str, value: str) -> None:
-        self._settings[name] = value
+        _set(self, self._settings, name, value)
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _set(store: MemoryStore, table: dict[_K, _V], key: _K, value: _V) -> None:
+    """``table[key] = value``, undone in ``store``'s transaction."""
+    if key in table:
+        old = table[key]
+        store._remember(lambda: table.__setitem__(key, old))
+    else:
+        store._remember(lambda: table.pop(key, None))
+    table[key] = value
+
+
+def _delete(store: MemoryStore, table: dict[_K, _V], key: _K) -> None:
+    """``del table[key]`` if present, undone in ``store``'s transaction."""
+    if key in table:
+        old = table.pop(key)
+        store._remember(lambda: table.__setitem__(key, old))

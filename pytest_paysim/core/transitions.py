@@ -1,113 +1,150 @@
 """What can happen to a payment: the transition table, in this one place.
 
-Every operation of the simulator asks :func:`transition` for its row before it changes
-anything; a missing row is a 409 ``payment_unexpected_state``. ``docs/architecture.md`` shows
-:func:`markdown_table`, and a test keeps the two the same.
+Each row is a named constant; an operation of the simulator picks its row and calls
+:func:`enter` before it changes anything, and a status the row does not start from is a 409
+``payment_unexpected_state`` naming the status. ``docs/architecture.md`` shows
+:func:`markdown_table`, and a test keeps the two the same::
+
+    row = enter(PAY_FAIL, payment.status, payment_id=payment.id)
+    payment.status = row.target
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from pytest_paysim.errors import PaymentUnexpectedState
 
 __all__ = [
     "AUTHORIZED",
+    "CANCEL",
     "CANCELED",
     "CAPTURED",
+    "CAPTURE_AUTHORIZED",
+    "CAPTURE_SUCCEEDED",
+    "CREATE",
+    "EVENT_TYPES",
     "FAILED",
+    "PAY_ABANDON",
+    "PAY_FAIL",
+    "PAY_SUCCEED_AUTOMATIC",
+    "PAY_SUCCEED_MANUAL",
     "REFUNDED",
+    "REFUND_ALL",
+    "REFUND_FAILED",
+    "REFUND_PART",
     "REQUIRES_PAYMENT_METHOD",
     "STATUSES",
     "SUCCEEDED",
     "TRANSITIONS",
+    "EventType",
+    "Operation",
+    "Status",
     "Transition",
     "allowed_from",
+    "enter",
     "markdown_table",
     "require",
-    "transition",
 ]
 
-REQUIRES_PAYMENT_METHOD = "requires_payment_method"
-AUTHORIZED = "authorized"
-SUCCEEDED = "succeeded"
-CAPTURED = "captured"
-FAILED = "failed"
-REFUNDED = "refunded"
-CANCELED = "canceled"
+Status = Literal[
+    "requires_payment_method",
+    "authorized",
+    "succeeded",
+    "captured",
+    "failed",
+    "refunded",
+    "canceled",
+]
+STATUSES: tuple[Status, ...] = get_args(Status)
+REQUIRES_PAYMENT_METHOD: Status = "requires_payment_method"
+AUTHORIZED: Status = "authorized"
+SUCCEEDED: Status = "succeeded"
+CAPTURED: Status = "captured"
+FAILED: Status = "failed"
+REFUNDED: Status = "refunded"
+CANCELED: Status = "canceled"
 
-STATUSES: tuple[str, ...] = (
-    REQUIRES_PAYMENT_METHOD,
-    AUTHORIZED,
-    SUCCEEDED,
-    CAPTURED,
-    FAILED,
-    REFUNDED,
-    CANCELED,
-)
+Operation = Literal["create", "pay", "capture", "refund", "cancel"]
+EventType = str
+"""``payment.<something>``: the event types are the ones the table names (``EVENT_TYPES``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Transition:
     """One row: ``operation`` from any of ``sources`` leads to ``target`` and emits ``event``.
 
-    ``target`` None means the status stays as it was.
+    ``target`` None means the status stays as it was; ``case`` tells rows of one operation
+    apart in the docs.
     """
 
-    operation: str
+    operation: Operation
     case: str
-    sources: tuple[str, ...]
-    target: str | None
-    event: str
+    sources: tuple[Status, ...]
+    target: Status | None
+    event: EventType
 
 
-TRANSITIONS: tuple[Transition, ...] = (
-    Transition("create", "", (), REQUIRES_PAYMENT_METHOD, "payment.created"),
-    Transition(
-        "pay",
-        "succeed, automatic capture",
-        (REQUIRES_PAYMENT_METHOD, FAILED),
-        SUCCEEDED,
-        "payment.succeeded",
-    ),
-    Transition(
-        "pay",
-        "succeed, manual capture",
-        (REQUIRES_PAYMENT_METHOD, FAILED),
-        AUTHORIZED,
-        "payment.authorized",
-    ),
-    Transition("pay", "fail", (REQUIRES_PAYMENT_METHOD, FAILED), FAILED, "payment.failed"),
-    Transition(
-        "pay",
-        "abandon",
-        (REQUIRES_PAYMENT_METHOD, FAILED),
-        REQUIRES_PAYMENT_METHOD,
-        "payment.requires_payment_method",
-    ),
-    Transition("capture", "full or partial", (AUTHORIZED,), CAPTURED, "payment.captured"),
-    Transition("capture", "the captured amount", (SUCCEEDED,), CAPTURED, "payment.captured"),
-    Transition("refund", "part of what is left", (SUCCEEDED, CAPTURED), None, "payment.refunded"),
-    Transition("refund", "all that is left", (SUCCEEDED, CAPTURED), REFUNDED, "payment.refunded"),
-    Transition("refund", "forced to fail", (SUCCEEDED, CAPTURED), None, "payment.refund_failed"),
-    Transition(
-        "cancel", "", (REQUIRES_PAYMENT_METHOD, FAILED, AUTHORIZED), CANCELED, "payment.canceled"
-    ),
+_PAYABLE = (REQUIRES_PAYMENT_METHOD, FAILED)
+_REFUNDABLE = (SUCCEEDED, CAPTURED)
+
+CREATE = Transition("create", "", (), REQUIRES_PAYMENT_METHOD, "payment.created")
+PAY_SUCCEED_AUTOMATIC = Transition(
+    "pay", "succeed, automatic capture", _PAYABLE, SUCCEEDED, "payment.succeeded"
+)
+PAY_SUCCEED_MANUAL = Transition(
+    "pay", "succeed, manual capture", _PAYABLE, AUTHORIZED, "payment.authorized"
+)
+PAY_FAIL = Transition("pay", "fail", _PAYABLE, FAILED, "payment.failed")
+PAY_ABANDON = Transition(
+    "pay", "abandon", _PAYABLE, REQUIRES_PAYMENT_METHOD, "payment.requires_payment_method"
+)
+CAPTURE_AUTHORIZED = Transition(
+    "capture", "full or partial", (AUTHORIZED,), CAPTURED, "payment.captured"
+)
+CAPTURE_SUCCEEDED = Transition(
+    "capture", "the captured amount", (SUCCEEDED,), CAPTURED, "payment.captured"
+)
+REFUND_PART = Transition("refund", "part of what is left", _REFUNDABLE, None, "payment.refunded")
+REFUND_ALL = Transition("refund", "all that is left", _REFUNDABLE, REFUNDED, "payment.refunded")
+REFUND_FAILED = Transition("refund", "forced to fail", _REFUNDABLE, None, "payment.refund_failed")
+CANCEL = Transition(
+    "cancel", "", (REQUIRES_PAYMENT_METHOD, FAILED, AUTHORIZED), CANCELED, "payment.canceled"
 )
 
-_ROWS: dict[tuple[str, str], Transition] = {(row.operation, row.case): row for row in TRANSITIONS}
-_ALLOWED: dict[str, tuple[str, ...]] = {}
+TRANSITIONS: tuple[Transition, ...] = (
+    CREATE,
+    PAY_SUCCEED_AUTOMATIC,
+    PAY_SUCCEED_MANUAL,
+    PAY_FAIL,
+    PAY_ABANDON,
+    CAPTURE_AUTHORIZED,
+    CAPTURE_SUCCEEDED,
+    REFUND_PART,
+    REFUND_ALL,
+    REFUND_FAILED,
+    CANCEL,
+)
+
+EVENT_TYPES: tuple[EventType, ...] = tuple(dict.fromkeys(row.event for row in TRANSITIONS))
+"""Every event type the simulator emits, in the table's order."""
+
+_ALLOWED: dict[str, tuple[Status, ...]] = {}
 for _row in TRANSITIONS:
     _ALLOWED[_row.operation] = tuple(dict.fromkeys(_ALLOWED.get(_row.operation, ()) + _row.sources))
 
 
-def transition(operation: str, case: str, status: str, *, payment_id: str) -> Transition:
-    """The row for ``operation`` (in ``case``) from ``status``, or 409 naming the status."""
-    row = _ROWS[(operation, case)]
+def enter(row: Transition, status: str, *, payment_id: str) -> Transition:
+    """``row`` when it starts from ``status``; otherwise 409 naming the status."""
     if status in row.sources:
         return row
-    require(operation, status, payment_id=payment_id)
-    raise AssertionError(f"no row for {operation} ({case}) from {status}")  # pragma: no cover
+    require(row.operation, status, payment_id=payment_id)
+    raise PaymentUnexpectedState(  # another case of the operation fits, this one does not
+        f"Payment {payment_id} is `{status}`; {row.operation} ({row.case}) needs a payment "
+        "that is " + " or ".join(f"`{state}`" for state in row.sources) + ".",
+        payment_id=payment_id,
+    )
 
 
 def require(operation: str, status: str, *, payment_id: str) -> None:
@@ -123,7 +160,7 @@ def require(operation: str, status: str, *, payment_id: str) -> None:
     )
 
 
-def allowed_from(operation: str) -> tuple[str, ...]:
+def allowed_from(operation: str) -> tuple[Status, ...]:
     """Every status from which ``operation`` is possible in some case."""
     return _ALLOWED[operation]
 

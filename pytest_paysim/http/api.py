@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pytest_paysim._version import __version__
+from pytest_paysim.core.signing import public_key_for
 from pytest_paysim.errors import unknown_starting_after
 
 if TYPE_CHECKING:
@@ -42,20 +43,19 @@ def openapi(ctx: RequestContext) -> tuple[int, Any]:
 
 
 def create_payment(ctx: RequestContext) -> tuple[int, Any]:
-    return 201, ctx.sim.payment_json(ctx.sim.create_payment(**ctx.body))
+    return 201, ctx.sim.create_payment(**ctx.body).to_dict()
 
 
 def list_payments(ctx: RequestContext) -> tuple[int, Any]:
     q = ctx.query
-    with ctx.sim.lock:  # serialised under the lock: no payment half-way through a change
-        items, has_more = ctx.sim.list_payments(
-            limit=q.get("limit", 10), starting_after=q.get("starting_after"), status=q.get("status")
-        )
-        return 200, _list(items, has_more)
+    items, has_more = ctx.sim.payments(
+        limit=q.get("limit", 10), starting_after=q.get("starting_after"), status=q.get("status")
+    )
+    return 200, _list(items, has_more)
 
 
 def get_payment(ctx: RequestContext) -> tuple[int, Any]:
-    return 200, ctx.sim.payment_json(ctx.sim.get_payment(ctx.args["id"]))
+    return 200, ctx.sim.get_payment(ctx.args["id"]).to_dict()
 
 
 def pay_payment(ctx: RequestContext) -> tuple[int, Any]:
@@ -66,11 +66,11 @@ def pay_payment(ctx: RequestContext) -> tuple[int, Any]:
         card_number=body.get("card_number"),
         decline_code=body.get("decline_code"),
     )
-    return 200, ctx.sim.payment_json(payment)
+    return 200, payment.to_dict()
 
 
 def capture_payment(ctx: RequestContext) -> tuple[int, Any]:
-    return 200, ctx.sim.payment_json(ctx.sim.capture(ctx.args["id"], amount=ctx.body.get("amount")))
+    return 200, ctx.sim.capture(ctx.args["id"], amount=ctx.body.get("amount")).to_dict()
 
 
 def refund_payment(ctx: RequestContext) -> tuple[int, Any]:
@@ -84,7 +84,7 @@ def cancel_payment(ctx: RequestContext) -> tuple[int, Any]:
     payment = ctx.sim.cancel(
         ctx.args["id"], cancellation_reason=ctx.body.get("cancellation_reason")
     )
-    return 200, ctx.sim.payment_json(payment)
+    return 200, payment.to_dict()
 
 
 def get_refund(ctx: RequestContext) -> tuple[int, Any]:
@@ -93,13 +93,12 @@ def get_refund(ctx: RequestContext) -> tuple[int, Any]:
 
 def list_events(ctx: RequestContext) -> tuple[int, Any]:
     q = ctx.query
-    with ctx.sim.lock:
-        items, has_more = ctx.sim.store.list_events(
-            limit=q.get("limit", 10),
-            starting_after=q.get("starting_after"),
-            type=q.get("type"),
-            payment_id=q.get("payment_id"),
-        )
+    items, has_more = ctx.sim.events(
+        limit=q.get("limit", 10),
+        starting_after=q.get("starting_after"),
+        type=q.get("type"),
+        payment_id=q.get("payment_id"),
+    )
     return 200, _list(items, has_more)
 
 
@@ -113,16 +112,12 @@ def create_endpoint(ctx: RequestContext) -> tuple[int, Any]:
     )
     result = endpoint.to_dict(with_secret=True)
     if endpoint.secret.startswith("whsk_"):
-        from pytest_paysim.webhooks.signing import public_key_for
-
         result["public_key"] = public_key_for(endpoint.secret)
     return 201, result
 
 
 def list_endpoints(ctx: RequestContext) -> tuple[int, Any]:
-    with ctx.sim.lock:
-        endpoints = list(reversed(ctx.sim.store.list_endpoints()))
-        return 200, _page(endpoints, ctx.query)
+    return 200, _page(list(reversed(ctx.sim.endpoints())), ctx.query)
 
 
 def delete_endpoint(ctx: RequestContext) -> tuple[int, Any]:
@@ -132,25 +127,35 @@ def delete_endpoint(ctx: RequestContext) -> tuple[int, Any]:
 
 def list_deliveries(ctx: RequestContext) -> tuple[int, Any]:
     q = ctx.query
-    with ctx.sim.lock:
-        if "starting_after" in q:
-            # Paging needs the whole filtered list; the first page (the usual call) does not.
-            items = ctx.sim.store.list_deliveries(
-                event_id=q.get("event_id"), type=q.get("type"), payment_id=q.get("payment_id")
-            )
-            return 200, _page(items, q)
-        limit = q.get("limit", 10)
-        items = ctx.sim.store.list_deliveries(
-            event_id=q.get("event_id"),
-            type=q.get("type"),
-            payment_id=q.get("payment_id"),
-            limit=limit + 1,
-        )
-        return 200, _list(items[:limit], len(items) > limit)
+    filters = {
+        "event_id": q.get("event_id"),
+        "type": q.get("type"),
+        "payment_id": q.get("payment_id"),
+    }
+    if "starting_after" in q:
+        # Paging needs the whole filtered list; the first page (the usual call) does not.
+        return 200, _page(ctx.sim.deliveries(**filters), q)
+    limit = q.get("limit", 10)
+    items = ctx.sim.deliveries(**filters, limit=limit + 1)
+    return 200, _list(items[:limit], len(items) > limit)
 
 
 HANDLERS: dict[str, Handler] = {
-    name: function
-    for name, function in globals().items()
-    if callable(function) and not name.startswith("_") and function.__module__ == __name__
+    "health": health,
+    "openapi": openapi,
+    "create_payment": create_payment,
+    "list_payments": list_payments,
+    "get_payment": get_payment,
+    "pay_payment": pay_payment,
+    "capture_payment": capture_payment,
+    "refund_payment": refund_payment,
+    "cancel_payment": cancel_payment,
+    "get_refund": get_refund,
+    "list_events": list_events,
+    "get_event": get_event,
+    "create_endpoint": create_endpoint,
+    "list_endpoints": list_endpoints,
+    "delete_endpoint": delete_endpoint,
+    "list_deliveries": list_deliveries,
 }
+"""The handler of each ``/v1`` route, by the endpoint name in ``routes.ROUTES``."""

@@ -1,9 +1,11 @@
-"""The WSGI app: HTTP in, simulator calls, JSON out.
+"""The WSGI app of the native API: HTTP in, simulator calls, JSON out.
 
-Every request goes through the same checks, in the spec's order: injected faults, route
-(404/405), credentials (401/403), body size and type (413/415), the body and query (400),
-idempotency, then the operation. Any error is an :class:`~pytest_paysim.errors.ApiError`
-rendered here in one place; anything else is a bug, recorded so the running test fails::
+Every request goes through the same checks, in this order: injected faults, route (404/405),
+credentials (401/403), body size and type (413/415), the body and query (400), then the
+operation through :meth:`Simulator.execute <pytest_paysim.core.simulator.Simulator.execute>`,
+which owns idempotency and the transaction. Any error is an
+:class:`~pytest_paysim.errors.ApiError` rendered here in one place; anything else is a bug,
+kept by the simulator so the running test fails (and, under ``paysim serve``, logged)::
 
     app = PaysimApp(Simulator(SimulatorConfig(seed=1)))
     werkzeug.serving.run_simple("127.0.0.1", 8080, app)
@@ -11,11 +13,8 @@ rendered here in one place; anything else is a bug, recorded so the running test
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import functools
-import hmac
 import json
 import re
 import socket
@@ -23,21 +22,20 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qsl
 
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound
 
-from pytest_paysim.core.idempotency import fingerprint, validate_key
+from pytest_paysim.core.faults import Fault
+from pytest_paysim.core.idempotency import Answer, Claim, fingerprint
 from pytest_paysim.core.models import dump_json
 from pytest_paysim.core.simulator import Simulator
 from pytest_paysim.errors import (
     ApiError,
-    ApiKeyInvalid,
     ApiKeyMissing,
     BodyTooLarge,
-    ClientSecretInvalid,
     ContentTypeUnsupported,
     InjectedFault,
     InternalError,
@@ -47,7 +45,10 @@ from pytest_paysim.errors import (
     PaymentUnexpectedState,
     RouteMissing,
 )
-from pytest_paysim.http.faults import Fault, Faults
+from pytest_paysim.http import api, control
+from pytest_paysim.http.credentials import check_api_key, check_client_secret
+from pytest_paysim.http.pages import Pages
+from pytest_paysim.http.response import Response
 from pytest_paysim.http.routes import ROUTES, ROUTES_BY_ENDPOINT, Route, url_map
 
 if TYPE_CHECKING:
@@ -56,11 +57,17 @@ if TYPE_CHECKING:
 __all__ = ["MAX_BODY_BYTES", "ConnectionDropped", "PaysimApp", "RequestContext"]
 
 MAX_BODY_BYTES = 1024 * 1024
-_CLIENT_SECRET = re.compile(rb"(_secret_)[0-9A-Za-z]{8,}")
 MAX_JSON_DEPTH = 64
-JSON_HEADERS = [("Content-Type", "application/json")]
+_CLIENT_SECRET = re.compile(rb"(_secret_)[0-9A-Za-z]{8,}")
 
 Handler = Callable[["RequestContext"], tuple[int, Any]]
+
+HANDLERS: dict[str, Handler] = {**api.HANDLERS, **control.HANDLERS}
+"""Every JSON route's handler, by endpoint name (each module registers its own)."""
+
+_UNHANDLED = {route.endpoint for route in ROUTES if not route.html} - set(HANDLERS)
+if _UNHANDLED:  # pragma: no cover - a programming error, caught at import
+    raise RuntimeError(f"routes without a handler: {sorted(_UNHANDLED)}")
 
 
 class ConnectionDropped(ConnectionResetError):
@@ -84,25 +91,21 @@ class RequestContext:
         return self.app.simulator
 
 
-@dataclass
-class Response:
-    """A status, headers and the body bytes."""
-
-    status: int
-    body: bytes
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    content_type: str = "application/json"
-
-
 class PaysimApp:
-    """The simulator behind HTTP; one instance per server."""
+    """The simulator behind HTTP; one instance per server.
 
-    def __init__(self, simulator: Simulator, *, version: str = "0") -> None:
-        from pytest_paysim.http import api, control, pages
+    ``error_log``: where the traceback of an unexpected error is written as it happens
+    (``paysim serve`` passes standard error); None under pytest, which fails the running
+    test with it instead.
+    """
 
+    def __init__(
+        self, simulator: Simulator, *, version: str = "0", error_log: TextIO | None = None
+    ) -> None:
         self.simulator = simulator
         self.version = version
-        self.faults = Faults()
+        self.error_log = error_log
+        self.pages = Pages(simulator)
         self.url_map = url_map()
         self._adapter = self.url_map.bind("paysim")
         # Paths without parameters skip werkzeug's matcher; anything else (a parameter, a
@@ -110,9 +113,6 @@ class PaysimApp:
         self._static: dict[tuple[str, str], Route] = {
             (route.method, route.path): route for route in ROUTES if "<" not in route.path
         }
-        self.handlers: dict[str, Handler] = {**api.HANDLERS, **control.HANDLERS}
-        self.pages = pages
-        simulator.reset_listeners.append(lambda _generation: self.faults.clear())
 
     # -- WSGI ---------------------------------------------------------------------------
 
@@ -121,11 +121,8 @@ class PaysimApp:
             response = self.handle(environ)
         except ConnectionDropped:
             raise
-        except Exception as error:  # a bug: answer 500 and make the test fail with it
-            self.simulator.record_unexpected_error(error)
-            response = self.error_response(
-                InternalError("The simulator hit an internal error; it is reported to the test.")
-            )
+        except Exception as error:  # a bug: answer 500 and make it seen
+            response = self.error_response(self._internal_error(error))
         status = f"{response.status} {_reason_phrase(response.status)}"
         headers = [
             ("Content-Type", response.content_type),
@@ -137,27 +134,46 @@ class PaysimApp:
             return []  # the headers only; a body would corrupt the next answer on the connection
         return [response.body]
 
+    def _internal_error(self, error: Exception) -> InternalError:
+        text = self.simulator.record_unexpected_error(error)
+        if self.error_log is None:
+            return InternalError(
+                "The simulator hit an internal error; the running test fails with its traceback."
+            )
+        with contextlib.suppress(OSError, ValueError):
+            self.error_log.write(f"paysim: unexpected error while answering a request\n{text}")
+            self.error_log.flush()
+        return InternalError(
+            "The simulator hit an internal error; its traceback is in the server's log "
+            "(standard error of paysim serve)."
+        )
+
     def handle(self, environ: WSGIEnvironment) -> Response:
-        """One request to one response (raises only ``ConnectionDropped`` or bugs)."""
+        """One request to one response (raises only ``ConnectionDropped`` or bugs).
+
+        Injected faults are applied here, and only here. ``before``: answered with the fault
+        (after its delay) and never executed. A delay alone slows the request just before it
+        executes, after its idempotency key is reserved: a duplicate sent meanwhile gets 409
+        ``idempotency_key_in_use``, as it would from a slow gateway. ``after``: executed, then
+        the answer is replaced by the fault (the lost-response case).
+        """
+        generation = self.simulator.generation  # a request belongs to the run it arrived in
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = _path(environ)
-        fault = None
-        if self.faults and not path.startswith("/_paysim/"):
-            fault = self.faults.take(method, path)
-            if fault is not None and fault.when == "before" and not fault.delay_only:
-                if fault.delay:
-                    time.sleep(fault.delay)
-                return self._fault_response(fault, environ)
+        fault = None if path.startswith("/_paysim/") else self.simulator.take_fault(method, path)
+        if fault is not None and fault.when == "before" and not fault.delay_only:
+            time.sleep(fault.delay)
+            return self._fault_response(fault, environ)
         try:
             route, args = self._match(method, path)
             if route.html:
-                return self.pages.render(self, route, environ, args)
-            response = self._api(route, args, environ, fault)
+                return self.pages.render(route, environ, args)
+            hold = _delay(fault) if fault is not None and fault.when == "before" else None
+            response = self._api(route, args, environ, generation, hold)
         except ApiError as error:
             response = self.error_response(error)
         if fault is not None and fault.when == "after":
-            if fault.delay:
-                time.sleep(fault.delay)
+            time.sleep(fault.delay)
             if not fault.delay_only:
                 return self._fault_response(fault, environ)
         return response
@@ -185,59 +201,56 @@ class PaysimApp:
         route: Route,
         args: dict[str, str],
         environ: WSGIEnvironment,
-        fault: Fault | None,
+        generation: int,
+        hold: Callable[[], None] | None,
     ) -> Response:
         raw = _read_body(environ) if route.body is not None else b""
         query_pairs = _query_pairs(environ)
         ctx = RequestContext(self, route, environ, args)
-        ctx.credential = self._authenticate(route, environ, args, dict(query_pairs), raw)
+        ctx.credential = self._authenticate(route, environ, args, dict(query_pairs), raw or b"")
+        if raw is None:
+            raise BodyTooLarge(
+                f"The body is over {MAX_BODY_BYTES} bytes; send less.",
+                headers={"Connection": "close"},
+            )
         data = self._parse_body(route, environ, raw)
         ctx.query = route.query.parse(_unique(query_pairs), from_query=True)
-        key = environ.get("HTTP_IDEMPOTENCY_KEY") if route.idempotent else None
-        if key is None:
-            if fault is not None and fault.delay_only and fault.when == "before":
-                time.sleep(fault.delay)
+        handler = HANDLERS[route.endpoint]
+
+        def operation() -> Answer:
             if route.body is not None:
                 ctx.body = route.body.parse(data)
-            status, payload = self.handlers[route.endpoint](ctx)
-            return Response(status, _encode(payload))
-        return self._idempotent(ctx, key, data, fault)
+            status, payload = handler(ctx)
+            return Answer(status, _encode(payload))
 
-    def _idempotent(
-        self, ctx: RequestContext, key: str, data: dict[str, Any], fault: Fault | None
-    ) -> Response:
-        sim = self.simulator
-        validate_key(key)
-        scope = ctx.credential
-        request_fingerprint = fingerprint("POST", _path(ctx.environ), data)
-        with sim.lock:
-            record = sim.idempotency.begin(sim.store, scope, key, request_fingerprint)
-        if record is not None:
-            return Response(record.status, record.body, [("Idempotent-Replayed", "true")])
-        stored = False
-        try:
-            if fault is not None and fault.delay_only and fault.when == "before":
-                time.sleep(fault.delay)
-            with sim.atomic():
-                assert ctx.route.body is not None
-                ctx.body = ctx.route.body.parse(data)
-                try:
-                    status, payload = self.handlers[ctx.route.endpoint](ctx)
-                    body = _encode(payload)
-                except ApiError as error:
-                    # Only a refusal because of the payment's state (409) is a result of the
-                    # execution and stored; 400s (amount_too_large included: a fixed amount
-                    # with the same key must run) and 404s are not.
-                    if not isinstance(error, PaymentUnexpectedState):
-                        raise
-                    response = self.error_response(error)
-                    status, body = response.status, response.body
-                sim.idempotency.finish(sim.store, scope, key, request_fingerprint, status, body)
-                stored = True
-        finally:
-            if not stored:
-                sim.idempotency.release(scope, key)
-        return Response(status, body)
+        if not route.changes_state:
+            if hold is not None:
+                hold()
+            answer = operation()
+            return Response(answer.status, answer.body)
+        key = environ.get("HTTP_IDEMPOTENCY_KEY") if route.idempotent else None
+        claim = None
+        if key is not None:
+            request_fingerprint = fingerprint("POST", _path(environ), data)
+            claim = Claim.of(scope=ctx.credential, key=key, fingerprint=request_fingerprint)
+        answer = self.simulator.execute(
+            operation,
+            claim=claim,
+            generation=generation,
+            hold=hold,
+            keep_refusal=self._stored_refusal,
+        )
+        headers = [("Idempotent-Replayed", "true")] if answer.replayed else []
+        return Response(answer.status, answer.body, headers)
+
+    def _stored_refusal(self, error: ApiError) -> Answer | None:
+        """Which refusals are results kept under an idempotency key: only a 409 on the
+        payment's state. 400s (``amount_too_large`` included: a fixed amount with the same
+        key must run) and 404s are not kept."""
+        if not isinstance(error, PaymentUnexpectedState):
+            return None
+        response = self.error_response(error)
+        return Answer(response.status, response.body)
 
     # -- credentials and bodies ------------------------------------------------------------
 
@@ -253,7 +266,7 @@ class PaysimApp:
             return ""
         header = environ.get("HTTP_AUTHORIZATION")
         if header is not None:
-            return self._check_api_key(header)
+            return check_api_key(header, self.simulator)
         secret = query.get("client_secret")
         if secret is None and raw:
             secret = _peek_client_secret(raw)
@@ -262,47 +275,11 @@ class PaysimApp:
                 "Authenticate with `Authorization: Bearer <API key>` (or HTTP Basic with the "
                 "key as user name).",
             )
-        self.check_client_secret(args["id"], secret)
+        check_client_secret(self.simulator, args["id"], secret)
         return "client_secret:" + args["id"]
 
-    def _check_api_key(self, header: str) -> str:
-        scheme, _, value = header.strip().partition(" ")
-        key = ""
-        if scheme.lower() == "bearer":
-            key = value.strip()
-        elif scheme.lower() == "basic":
-            try:
-                decoded = base64.b64decode(value.strip(), validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError, ValueError):
-                decoded = ""
-            key = decoded.partition(":")[0]
-        expected = self.simulator.secrets.api_key
-        if not key or not hmac.compare_digest(key.encode(), expected.encode()):
-            raise ApiKeyInvalid(
-                "The API key is not valid; use the key this server printed "
-                "(PAYSIM_API_KEY) as `Authorization: Bearer <key>`.",
-            )
-        return expected  # the one shared string, not this request's copy: records keep it
-
-    def check_client_secret(self, payment_id: str, secret: str) -> None:
-        """Raise 403 unless ``secret`` is the client secret of ``payment_id``."""
-        payment = self.simulator.store.get_payment(payment_id)
-        expected = payment.client_secret if payment is not None else ""
-        if not expected or not hmac.compare_digest(
-            secret.encode("utf-8", "replace"), expected.encode()
-        ):
-            raise ClientSecretInvalid(
-                "This client secret does not belong to this payment; use the payment's own "
-                "`client_secret`.",
-                param="client_secret",
-            )
-
     def _parse_body(self, route: Route, environ: WSGIEnvironment, raw: bytes) -> dict[str, Any]:
-        if route.body is None:
-            return {}
-        if len(raw) > MAX_BODY_BYTES:
-            raise BodyTooLarge(f"The body is over {MAX_BODY_BYTES} bytes; send less.")
-        if not raw:
+        if route.body is None or not raw:
             return {}
         mimetype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
         if mimetype != "application/json":
@@ -316,7 +293,7 @@ class PaysimApp:
     def error_response(self, error: ApiError) -> Response:
         """The JSON answer for ``error``; a secret echoed from the request is masked."""
         body = dump_json(error.to_dict())
-        body = body.replace(self.simulator.secrets.api_key.encode(), b"sk_test_***")
+        body = body.replace(self.simulator.api_key.encode(), b"sk_test_***")
         body = _CLIENT_SECRET.sub(rb"\1***", body)
         return Response(error.status_code, body, list(error.headers.items()))
 
@@ -328,6 +305,12 @@ class PaysimApp:
                     connection.shutdown(socket.SHUT_RDWR)
             raise ConnectionDropped("connection dropped by an injected fault")
         return self.error_response(InjectedFault(fault.status or 503))
+
+
+def _delay(fault: Fault) -> Callable[[], None] | None:
+    if not fault.delay:
+        return None
+    return lambda: time.sleep(fault.delay)
 
 
 def _encode(payload: Any) -> bytes:
@@ -348,11 +331,25 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise InvalidJson(f"The body is not valid JSON: {str(error)[:200]}.") from None
     if not isinstance(value, dict):
         raise InvalidJson('The body must be a JSON object, such as {"amount": 1999}.')
+    if b"\\u" in raw and _has_lone_surrogate(value):
+        raise InvalidJson(
+            "The JSON holds a lone UTF-16 surrogate escape (such as \\ud800), which is not a "
+            "character; send text as UTF-8, or escape a character as a surrogate pair."
+        )
     # Nesting past the limit needs more brackets than that; most bodies have a handful.
     deep_enough = raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH
     if deep_enough and _depth(value) > MAX_JSON_DEPTH:
         raise InvalidJson(f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels.")
     return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any string of ``value`` (a key too) cannot be encoded as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -414,7 +411,8 @@ def _unique(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return result
 
 
-def _read_body(environ: WSGIEnvironment) -> bytes:
+def _read_body(environ: WSGIEnvironment) -> bytes | None:
+    """The body; None when it is over the limit (then the rest is never read)."""
     length_text = environ.get("CONTENT_LENGTH") or ""
     stream = environ["wsgi.input"]
     if length_text:
@@ -423,12 +421,12 @@ def _read_body(environ: WSGIEnvironment) -> bytes:
         except ValueError:
             return b""
         if length > MAX_BODY_BYTES:
-            return b"x" * (MAX_BODY_BYTES + 1)
+            return None
         data: bytes = stream.read(length) if length > 0 else b""
         return data
     if environ.get("wsgi.input_terminated"):
         data = stream.read(MAX_BODY_BYTES + 1)
-        return data
+        return None if len(data) > MAX_BODY_BYTES else data
     return b""
 
 

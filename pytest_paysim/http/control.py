@@ -10,9 +10,9 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from pytest_paysim.core.clock import LATEST_TIME, format_time, parse_time
+from pytest_paysim.core.faults import Fault
 from pytest_paysim.core.models import DeliveryAttempt
 from pytest_paysim.errors import ParameterInvalid
-from pytest_paysim.http.faults import Fault
 
 if TYPE_CHECKING:
     from pytest_paysim.http.app import Handler, RequestContext
@@ -22,20 +22,21 @@ __all__ = ["HANDLERS", "attempt_to_wire"]
 
 def _state(ctx: RequestContext) -> dict[str, Any]:
     sim = ctx.sim
+    settings = sim.settings
     return {
         "object": "paysim_state",
-        "seed": sim.ids.seed,
+        "seed": sim.seed,
         "generation": sim.generation,
-        "signature": sim.settings.signature,
-        "delivery": sim.settings.delivery,
-        "auto_success_rate": sim.settings.auto_success_rate,
-        "webhook_secret": sim.secrets.current(sim.settings.signature),
-        "webhook_public_key": sim.secrets.public_key,
-        "faults": ctx.app.faults.snapshot(),
-        **sim.forced.snapshot(),
+        "signature": settings.signature,
+        "delivery": settings.delivery,
+        "auto_success_rate": settings.auto_success_rate,
+        "webhook_secret": sim.webhook_secret,
+        "webhook_public_key": sim.webhook_public_key,
+        "faults": sim.faults(),
+        **sim.outcomes(),
         "clock": _clock(ctx),
-        "unexpected_errors": list(sim.unexpected_errors),
-        "deliveries_busy": sim.deliveries_busy(),
+        "unexpected_errors": sim.unexpected_errors(),
+        "deliveries_busy": sim.busy(),
     }
 
 
@@ -59,9 +60,9 @@ def control_outcomes(ctx: RequestContext) -> tuple[int, Any]:
     body = ctx.body
     times = body.get("times") if "times" in ctx.body else 1
     if "refund_outcome" in body:
-        ctx.sim.forced.force_refund(body["refund_outcome"], times=times)
+        ctx.sim.force_refund_outcome(body["refund_outcome"], times=times)
     else:
-        ctx.sim.forced.force(
+        ctx.sim.force_outcome(
             body["outcome"],
             payment_id=body.get("payment_id"),
             times=times,
@@ -71,7 +72,7 @@ def control_outcomes(ctx: RequestContext) -> tuple[int, Any]:
 
 
 def control_clear_outcomes(ctx: RequestContext) -> tuple[int, Any]:
-    ctx.sim.forced.clear()
+    ctx.sim.clear_outcomes()
     return 200, _state(ctx)
 
 
@@ -82,7 +83,7 @@ def control_faults(ctx: RequestContext) -> tuple[int, Any]:
     status = body.get("status")
     if status is None and not (delay and not drop):
         status = 503
-    ctx.app.faults.add(
+    ctx.sim.add_fault(
         Fault(
             method=body.get("method"),
             path=body.get("path"),
@@ -97,7 +98,7 @@ def control_faults(ctx: RequestContext) -> tuple[int, Any]:
 
 
 def control_clear_faults(ctx: RequestContext) -> tuple[int, Any]:
-    ctx.app.faults.clear()
+    ctx.sim.clear_faults()
     return 200, _state(ctx)
 
 
@@ -126,11 +127,9 @@ def control_state(ctx: RequestContext) -> tuple[int, Any]:
 
 
 def control_deliveries(ctx: RequestContext) -> tuple[int, Any]:
-    with ctx.sim.lock:
-        attempts = list(ctx.sim.attempts)
     return 200, {
         "object": "list",
-        "data": [attempt_to_wire(attempt) for attempt in attempts],
+        "data": [attempt_to_wire(attempt) for attempt in ctx.sim.attempts()],
         "has_more": False,
     }
 
@@ -152,7 +151,15 @@ def attempt_to_wire(attempt: DeliveryAttempt) -> dict[str, Any]:
 
 
 HANDLERS: dict[str, Handler] = {
-    name: function
-    for name, function in globals().items()
-    if name.startswith("control_") and callable(function)
+    "control_reset": control_reset,
+    "control_outcomes": control_outcomes,
+    "control_clear_outcomes": control_clear_outcomes,
+    "control_faults": control_faults,
+    "control_clear_faults": control_clear_faults,
+    "control_clock": control_clock,
+    "control_get_clock": control_get_clock,
+    "control_state": control_state,
+    "control_deliveries": control_deliveries,
+    "control_rotate": control_rotate,
 }
+"""The handler of each ``/_paysim`` route, by the endpoint name in ``routes.ROUTES``."""

@@ -11,7 +11,9 @@ import re
 from typing import Any
 
 from pytest_paysim._version import __version__
-from pytest_paysim.http.params import EVENT_TYPES
+from pytest_paysim.core.deliveries import DELIVERY_MODES
+from pytest_paysim.core.signing import SCHEMES
+from pytest_paysim.core.transitions import EVENT_TYPES
 from pytest_paysim.http.routes import ROUTES, Route
 
 __all__ = ["document"]
@@ -167,8 +169,8 @@ SCHEMAS: dict[str, Any] = {
         {
             "object": {"const": "paysim_state"},
             "seed": {"type": "integer"},
-            "signature": {"enum": ["paysim", "standard", "ed25519"]},
-            "delivery": {"enum": ["async", "sync"]},
+            "signature": {"enum": list(SCHEMES)},
+            "delivery": {"enum": list(DELIVERY_MODES)},
             "clock": {"$ref": "#/components/schemas/ClockState"},
         },
         required=["object", "seed", "signature", "delivery", "clock"],

@@ -11,15 +11,12 @@ markup, so a description such as ``<script>`` shows as text::
 
 Lists are rendered here from small row templates (``row_*.html``). Double submits pay once:
 each form carries a one-time token, and a repeat post of a used token answers with the result
-of the first post instead of paying again. Used tokens are kept in memory per app (not in the
-store) and forgotten on reset.
+of the first post instead of paying again. Used tokens are kept in memory by the app's
+:class:`Pages` (not in the store) and forgotten when the simulator is reset.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import re
 import secrets
 import threading
@@ -30,7 +27,6 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus, urlencode, urlsplit, urlunsplit
-from weakref import WeakKeyDictionary
 
 from markupsafe import Markup
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -49,16 +45,17 @@ from pytest_paysim.errors import (
     ResourceMissing,
     RouteMissing,
 )
-from pytest_paysim.http.app import Response
+from pytest_paysim.http.credentials import api_key_of, check_client_secret, matches
+from pytest_paysim.http.response import Response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
     from pytest_paysim.core.models import DeliveryAttempt, Payment
-    from pytest_paysim.http.app import PaysimApp
+    from pytest_paysim.core.simulator import Simulator
     from pytest_paysim.http.routes import Route
 
-__all__ = ["DEFAULT_CARD", "HTML_CONTENT_TYPE", "fill", "render", "return_location", "stylesheet"]
+__all__ = ["DEFAULT_CARD", "HTML_CONTENT_TYPE", "Pages", "fill", "return_location", "stylesheet"]
 
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 DEFAULT_CARD = "4242424242424242"
@@ -156,30 +153,48 @@ def _message(
 # -- dispatch ----------------------------------------------------------------------------
 
 
-def render(
-    app: PaysimApp, route: Route, environ: WSGIEnvironment, args: dict[str, str]
-) -> Response:
-    """The page for ``route``; every answer, errors included, is an HTML page."""
-    handler = _HANDLERS.get(route.endpoint)
-    if handler is None:
-        raise RouteMissing(f"No page for {route.endpoint}.")
-    try:
-        return handler(app, environ, args)
-    except RequestEntityTooLarge:
-        return _message(413, f"The form is over {MAX_FORM_BYTES} bytes; send less.")
-    except ClientSecretInvalid:
-        return _message(
-            403,
-            "This payment link is not valid: its client secret is missing or wrong. "
-            "Open the payment's own payment_url.",
-            heading="This link is not valid",
-        )
-    except ResourceMissing:
-        return _message(
-            404, "No payment with this id exists on this server.", heading="Payment not found"
-        )
-    except ApiError as error:
-        return _message(error.status_code, error.message, headers=list(error.headers.items()))
+class Pages:
+    """The HTML front end of one app: its simulator and its one-time form tokens."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self.simulator = simulator
+        self._tokens = _Tokens()
+        self._tokens_generation = simulator.generation
+
+    def tokens(self) -> _Tokens:
+        """The form tokens of the current run (a reset forgets the used ones)."""
+        generation = self.simulator.generation
+        if generation != self._tokens_generation:
+            self._tokens.clear()
+            self._tokens_generation = generation
+        return self._tokens
+
+    def check_client_secret(self, payment_id: str, secret: str) -> None:
+        """Raise 403 unless ``secret`` is the client secret of ``payment_id``."""
+        check_client_secret(self.simulator, payment_id, secret)
+
+    def render(self, route: Route, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
+        """The page for ``route``; every answer, errors included, is an HTML page."""
+        handler = _HANDLERS.get(route.endpoint)
+        if handler is None:
+            raise RouteMissing(f"No page for {route.endpoint}.")
+        try:
+            return handler(self, environ, args)
+        except RequestEntityTooLarge:
+            return _message(413, f"The form is over {MAX_FORM_BYTES} bytes; send less.")
+        except ClientSecretInvalid:
+            return _message(
+                403,
+                "This payment link is not valid: its client secret is missing or wrong. "
+                "Open the payment's own payment_url.",
+                heading="This link is not valid",
+            )
+        except ResourceMissing:
+            return _message(
+                404, "No payment with this id exists on this server.", heading="Payment not found"
+            )
+        except ApiError as error:
+            return _message(error.status_code, error.message, headers=list(error.headers.items()))
 
 
 # -- the hosted payment page ---------------------------------------------------------------
@@ -224,27 +239,13 @@ class _Tokens:
             self.condition.notify_all()
 
 
-_TOKENS: WeakKeyDictionary[PaysimApp, _Tokens] = WeakKeyDictionary()
-_TOKENS_LOCK = threading.Lock()
-
-
-def _tokens(app: PaysimApp) -> _Tokens:
-    with _TOKENS_LOCK:
-        tokens = _TOKENS.get(app)
-        if tokens is None:
-            tokens = _Tokens()
-            _TOKENS[app] = tokens
-            app.simulator.reset_listeners.append(lambda _generation: tokens.clear())
-        return tokens
-
-
 class _FormRequest(Request):
     max_content_length = MAX_FORM_BYTES
     max_form_memory_size = MAX_FORM_BYTES
     max_form_parts = 20
 
 
-def _pay_page(app: PaysimApp, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
+def _pay_page(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
     payment_id = args["id"]
     secret = _FormRequest(environ).args.get("client_secret", "")
     payment = app.simulator.get_payment(payment_id)
@@ -252,7 +253,7 @@ def _pay_page(app: PaysimApp, environ: WSGIEnvironment, args: dict[str, str]) ->
     return _checkout(payment, secret)
 
 
-def _pay_submit(app: PaysimApp, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
+def _pay_submit(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
     payment_id = args["id"]
     form = _FormRequest(environ).form
     sim = app.simulator
@@ -272,7 +273,7 @@ def _pay_submit(app: PaysimApp, environ: WSGIEnvironment, args: dict[str, str]) 
             card_number=card_number,
             error="This form was not loaded from this page or is out of date; submit it again.",
         )
-    tokens = _tokens(app)
+    tokens = app.tokens()
     if not tokens.begin(payment_id, token):
         return _after_pay(sim.get_payment(payment_id), secret)
     used = False
@@ -324,7 +325,7 @@ def return_location(return_url: str, payment_id: str, status: str) -> str:
     return quote(iri_to_uri(url), safe=":/?#[]@!$&'()*+,;=%~")
 
 
-_DONE_HEADINGS = {
+_DONE_HEADINGS: dict[str, str] = {
     tx.AUTHORIZED: "Payment authorized",
     tx.SUCCEEDED: "Payment succeeded",
     tx.CAPTURED: "Payment captured",
@@ -400,20 +401,9 @@ def _test_cards() -> tuple[dict[str, str], ...]:
 # -- the dashboard ---------------------------------------------------------------------------
 
 
-def _signed_in(app: PaysimApp, environ: WSGIEnvironment) -> bool:
+def _signed_in(app: Pages, environ: WSGIEnvironment) -> bool:
     """Whether the request carries the API key (HTTP Basic user name, or Bearer)."""
-    scheme, _, value = environ.get("HTTP_AUTHORIZATION", "").strip().partition(" ")
-    key = ""
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            decoded = ""
-        key = decoded.partition(":")[0]
-    elif scheme.lower() == "bearer":
-        key = value.strip()
-    expected = app.simulator.secrets.api_key
-    return bool(key) and hmac.compare_digest(key.encode("utf-8"), expected.encode("utf-8"))
+    return matches(api_key_of(environ.get("HTTP_AUTHORIZATION", "")), app.simulator.api_key)
 
 
 def _sign_in_page() -> Response:
@@ -425,20 +415,14 @@ def _sign_in_page() -> Response:
     )
 
 
-def _dashboard(app: PaysimApp, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
+def _dashboard(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
     if not _signed_in(app, environ):
         return _sign_in_page()
     sim = app.simulator
-    with sim.lock:
-        store = sim.store
-        payments, _ = store.list_payments(limit=PAYMENTS_SHOWN, starting_after=None, status=None)
-        total = store.count_payments()
-        events, _ = store.list_events(
-            limit=RECENT_SHOWN, starting_after=None, type=None, payment_id=None
-        )
-        deliveries = store.list_deliveries(
-            event_id=None, type=None, payment_id=None, limit=RECENT_SHOWN
-        )
+    payments, _ = sim.payments(limit=PAYMENTS_SHOWN)
+    total = sim.count_payments()
+    events, _ = sim.events(limit=RECENT_SHOWN)
+    deliveries = sim.deliveries(limit=RECENT_SHOWN)
     noun = "payment" if total == 1 else "payments"
     summary = f"{total} {noun}"
     if total > len(payments):
@@ -509,18 +493,15 @@ def _delivery_row(attempt: DeliveryAttempt) -> dict[str, Any]:
     }
 
 
-def _dashboard_payment(app: PaysimApp, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
+def _dashboard_payment(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
     if not _signed_in(app, environ):
         return _sign_in_page()
     sim = app.simulator
     payment = sim.get_payment(args["id"])
-    with sim.lock:
-        events = sim.store.events_of(payment.id)
-        attempts = sim.store.list_deliveries(
-            event_id=None, type=None, payment_id=payment.id, limit=None
-        )
-        pending = [a for a in sim.store.pending_deliveries() if a.payment_id == payment.id]
-        refunds = list(payment.refunds)
+    events = sim.events_of(payment.id)
+    attempts = sim.deliveries(payment_id=payment.id)
+    pending = sim.pending_deliveries(payment_id=payment.id)
+    refunds = list(payment.refunds)
     money = payment.currency
 
     def amount(value: int) -> str:
@@ -627,7 +608,7 @@ def _timeline(
     return [row for _, row in entries]
 
 
-_HANDLERS: dict[str, Callable[[PaysimApp, WSGIEnvironment, dict[str, str]], Response]] = {
+_HANDLERS: dict[str, Callable[[Pages, WSGIEnvironment, dict[str, str]], Response]] = {
     "page_pay": _pay_page,
     "page_pay_submit": _pay_submit,
     "dashboard": _dashboard,

@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 
 from pytest_paysim.core.cards import DECLINE_CODES
 from pytest_paysim.core.currencies import CURRENCIES
+from pytest_paysim.core.deliveries import DELIVERY_MODES
 from pytest_paysim.core.outcomes import PAY_OUTCOMES
-from pytest_paysim.core.simulator import DELIVERY_MODES, SIGNATURE_SCHEMES
-from pytest_paysim.core.transitions import STATUSES
+from pytest_paysim.core.signing import SCHEMES
+from pytest_paysim.core.transitions import EVENT_TYPES, STATUSES
 from pytest_paysim.errors import ParameterInvalid, ParameterMissing, ParameterUnknown
 
 __all__ = [
@@ -46,17 +47,6 @@ __all__ = [
 ]
 
 MAX_AMOUNT = 99_999_999
-EVENT_TYPES: tuple[str, ...] = (
-    "payment.created",
-    "payment.succeeded",
-    "payment.authorized",
-    "payment.failed",
-    "payment.requires_payment_method",
-    "payment.captured",
-    "payment.refunded",
-    "payment.refund_failed",
-    "payment.canceled",
-)
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 CANCEL_REASONS = (*REFUND_REASONS, "abandoned")
 
@@ -505,9 +495,7 @@ RESET = Params(
             minimum=0,
             maximum=2**63 - 1,
         ),
-        Param(
-            "signature", "string", "Signature scheme until the next reset.", enum=SIGNATURE_SCHEMES
-        ),
+        Param("signature", "string", "Signature scheme until the next reset.", enum=SCHEMES),
         Param("delivery", "string", "Delivery mode until the next reset.", enum=DELIVERY_MODES),
         Param(
             "auto_success_rate",

@@ -37,6 +37,12 @@ class Route:
         """Whether an ``Idempotency-Key`` applies (POST under ``/v1``)."""
         return self.method == "POST" and self.path.startswith("/v1/")
 
+    @property
+    def changes_state(self) -> bool:
+        """Whether the route changes the simulator (POST or DELETE under ``/v1``): it runs
+        through the simulator's request entry point."""
+        return self.method in ("POST", "DELETE") and self.path.startswith("/v1/")
+
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", "health", "Liveness and version.", auth="none", response="Health"),

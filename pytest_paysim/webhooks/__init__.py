@@ -6,7 +6,7 @@ event = verify(request.get_data(), request.headers, secret)
 
 from __future__ import annotations
 
+from pytest_paysim.core.signing import SCHEMES, sign, verify
 from pytest_paysim.errors import WebhookVerificationError
-from pytest_paysim.webhooks.signing import SCHEMES, sign, verify
 
 __all__ = ["SCHEMES", "WebhookVerificationError", "sign", "verify"]

@@ -1,13 +1,18 @@
-"""Delivering webhooks: sign each attempt, send it, record it, retry on the schedule.
+"""Delivering webhooks: the simulator's delivery sink. Send each attempt, report it back.
 
 One worker thread per receiver URL sends that URL's attempts in order of due time (so first
 attempts go out in event order) and never waits on another URL: a dead or hanging receiver
 only delays itself, by at most the per-attempt timeout. Due times are on the simulator clock;
 under a frozen clock a retry waits until the clock is advanced past it::
 
-    dispatcher = Dispatcher(simulator)     # subscribes itself to the simulator
+    dispatcher = Dispatcher(simulator)
+    simulator.connect(dispatcher)          # planned attempts now come here
     ...
     dispatcher.close()
+
+The simulator hands over planned attempts; for each, the dispatcher asks the simulator for
+the signed attempt (:meth:`~pytest_paysim.core.simulator.Simulator.prepare_attempt`), sends
+it, and reports what came back (``record_attempt``), which answers with the retry to queue.
 
 Each worker sleeps on its own condition (sharing the dispatcher's lock), so a new attempt wakes
 only the worker of its URL; a worker with nothing to do for a while ends, and the next attempt
@@ -22,7 +27,7 @@ import heapq
 import itertools
 import threading
 import time
-from typing import Any
+from collections.abc import Sequence
 
 import requests
 import urllib3
@@ -38,7 +43,6 @@ _IDLE_EXIT_SECONDS = 10.0
 """A worker with an empty queue for this long ends (a long-running server sees many URLs)."""
 _RESPONSE_KEEP_BYTES = 1000
 """How much of a receiver's answer is read and kept; the rest is never read."""
-_DELETED_ENDPOINT = "not sent: the webhook endpoint was deleted"
 
 
 class _Worker:
@@ -107,35 +111,27 @@ class _Worker:
 
 
 class Dispatcher:
-    """Sends the simulator's planned delivery attempts."""
+    """Sends the simulator's planned delivery attempts (a ``DeliverySink``)."""
 
     def __init__(self, simulator: Simulator) -> None:
         self.simulator = simulator
+        self.timeout = simulator.config.webhook_timeout
         self.lock = threading.Lock()
         self.closed = False
         self._workers: dict[str, _Worker] = {}
         self._sequence = itertools.count()
         self._sync_pending = threading.local()
-        simulator.delivery_listeners.append(self.submit)
-        simulator.after_commit_listeners.append(self.flush)
-        simulator.reset_listeners.append(self._on_reset)
-        simulator.clock.subscribe(self._wake)
-        simulator.deliveries_busy = self.busy
 
-    # -- planning ----------------------------------------------------------------------------
+    # -- the sink ------------------------------------------------------------------------------
 
-    def submit(self, planned: list[DeliveryAttempt]) -> None:
-        """Take planned attempts (the simulator records captured ones itself).
+    def submit(self, attempts: Sequence[DeliveryAttempt], *, sync: bool) -> None:
+        """Take planned attempts (called under the simulator's lock, so it only queues).
 
-        Called under the simulator lock, so it only queues. In ``sync`` mode first attempts
-        are kept for :meth:`flush`, which sends them in the caller's thread (before the API
-        answers); retries always go to the URL's worker.
+        With ``sync``, first attempts are kept for :meth:`flush`, which sends them in the
+        caller's thread (before the API answers); retries always go to the URL's worker.
         """
-        sync = self.simulator.settings.delivery == "sync"
-        for attempt in planned:
+        for attempt in attempts:
             try:
-                if attempt.url is None:
-                    continue  # captured: nothing to send
                 if sync and attempt.attempt == 1 and not self.closed:
                     self._pending_sync().append(attempt)
                 else:
@@ -144,7 +140,7 @@ class Dispatcher:
                 self.simulator.record_unexpected_error(error)
 
     def flush(self) -> None:
-        """Send this thread's ``sync`` first attempts (called outside the simulator lock)."""
+        """Send this thread's ``sync`` first attempts (called outside the simulator's lock)."""
         pending = self._pending_sync()
         if not pending:
             return
@@ -159,11 +155,26 @@ class Dispatcher:
         finally:
             session.close()
 
-    def dispatch(self, planned: list[DeliveryAttempt]) -> None:
-        """Queue (or, in ``sync`` mode, send) attempts from outside a commit: a restart."""
-        with self.simulator.lock:
-            self.submit(planned)
-        self.flush()
+    def reset(self) -> None:
+        """Stop every worker: what they had queued belongs to a run that is over."""
+        with self.lock:
+            for worker in self._workers.values():
+                worker.stopped = True
+            self._notify_workers()
+            self._workers = {}
+
+    def wake(self) -> None:
+        """The clock moved: every worker re-checks its due times."""
+        with self.lock:
+            self._notify_workers()
+
+    def busy(self) -> bool:
+        """Whether any attempt is being sent or is due now."""
+        now = self.simulator.clock.now()
+        with self.lock:
+            return any(worker.due(now) for worker in self._workers.values() if not worker.stopped)
+
+    # -- queues --------------------------------------------------------------------------------
 
     def _pending_sync(self) -> list[DeliveryAttempt]:
         pending: list[DeliveryAttempt] | None = getattr(self._sync_pending, "attempts", None)
@@ -187,31 +198,23 @@ class Dispatcher:
             heapq.heappush(worker.queue, (attempt.due_at, next(self._sequence), attempt))
             worker.wakeup.notify()
 
-    # -- sending ----------------------------------------------------------------------------
+    # -- sending ------------------------------------------------------------------------------
 
     def send(self, attempt: DeliveryAttempt, session: requests.Session) -> None:
-        """Make one attempt now, record it, and plan the retry if it failed."""
-        sim = self.simulator
-        if attempt.generation != sim.generation:
-            return
-        assert attempt.url is not None
-        if attempt.endpoint_id is not None:
-            with sim.lock:
-                deleted = sim.store.get_endpoint(attempt.endpoint_id) is None
-            if deleted:
-                attempt.sent_at = sim.clock.now()
-                attempt.succeeded = False
-                attempt.error = _DELETED_ENDPOINT
-                sim.record_attempt(attempt)
-                return
-        self.simulator.sign_attempt(attempt)
-        attempt.sent_at = sim.clock.now()
-        self._post(attempt, session, sim.config.webhook_timeout)
-        sim.record_attempt(attempt)  # plans the retry of a failure in the same transaction
+        """Make one attempt now, report it, and queue its retry if it failed."""
+        signed = self.simulator.prepare_attempt(attempt)
+        if signed is None:
+            return  # its run is over, or its endpoint was deleted (recorded as not sent)
+        signed.sent_at = self.simulator.clock.now()
+        self._post(signed, session)
+        retry = self.simulator.record_attempt(signed)
+        if retry is not None:
+            self._enqueue(retry)
 
-    def _post(self, attempt: DeliveryAttempt, session: requests.Session, timeout: float) -> None:
+    def _post(self, attempt: DeliveryAttempt, session: requests.Session) -> None:
         """POST the attempt; fill in status, error and the start of the answer."""
         assert attempt.url is not None
+        timeout = self.timeout
         deadline = time.monotonic() + timeout
         try:
             response = session.post(
@@ -238,28 +241,11 @@ class Dispatcher:
         if not attempt.succeeded:
             attempt.error = f"HTTP {attempt.status_code}"
 
-    # -- waiting and lifecycle -----------------------------------------------------------------
-
-    def busy(self) -> bool:
-        """Whether any attempt is being sent or is due now."""
-        now = self.simulator.clock.now()
-        with self.lock:
-            return any(worker.due(now) for worker in self._workers.values() if not worker.stopped)
+    # -- lifecycle ---------------------------------------------------------------------------
 
     def _notify_workers(self) -> None:
         for worker in self._workers.values():
             worker.wakeup.notify()
-
-    def _wake(self) -> None:
-        with self.lock:
-            self._notify_workers()
-
-    def _on_reset(self, generation: int) -> None:
-        with self.lock:
-            for worker in self._workers.values():
-                worker.stopped = True
-            self._notify_workers()
-            self._workers = {}
 
     def close(self, timeout: float = 1.0) -> None:
         """Stop every worker; an attempt in flight is abandoned after ``timeout``."""
@@ -270,11 +256,6 @@ class Dispatcher:
         deadline = time.monotonic() + timeout
         for worker in workers:
             worker.thread.join(max(0.0, deadline - time.monotonic()))
-
-    def stats(self) -> dict[str, Any]:
-        """Queue lengths per URL, for the dashboard and debugging."""
-        with self.lock:
-            return {url: len(worker.queue) for url, worker in self._workers.items()}
 
 
 def _new_session() -> requests.Session:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol, overload
 
-from pytest_paysim.webhooks.signing import public_key_for, verify
+from pytest_paysim.core.signing import public_key_for, verify
 
 __all__ = ["Delivery", "DeliverySource", "WebhookLog"]
 

@@ -26,7 +26,7 @@ def server() -> Iterator[PaysimServer]:
 def _no_unexpected_errors_in_module(server: PaysimServer) -> Iterator[None]:
     yield
     assert server.simulator is not None
-    assert server.simulator.unexpected_errors == []
+    assert server.simulator.unexpected_errors() == []
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +35,7 @@ def _fresh_state(server: PaysimServer) -> Iterator[None]:
     assert server.simulator is not None
     server.simulator.reset()
     yield
-    assert server.simulator.unexpected_errors == []
+    assert server.simulator.unexpected_errors() == []
 
 
 @pytest.fixture

@@ -260,29 +260,21 @@ def state_of(server: PaysimServer) -> dict[str, Any]:
     """Everything the simulator holds, read in process (fast); equal means nothing changed."""
     sim = server.simulator
     assert sim is not None
-    assert server.app is not None
-    with sim.lock:
-        payments, _ = sim.store.list_payments(limit=10_000, starting_after=None, status=None)
-        events, _ = sim.store.list_events(
-            limit=10_000, starting_after=None, type=None, payment_id=None
-        )
-        deliveries = sim.store.list_deliveries(event_id=None, type=None, payment_id=None)
-        return {
-            "payments": [payment.to_dict() for payment in payments],
-            "events": [event.to_dict() for event in events],
-            "endpoints": [e.to_dict(with_secret=True) for e in sim.store.list_endpoints()],
-            "deliveries": [delivery.to_dict() for delivery in deliveries],
-            "faults": server.app.faults.snapshot(),
-            "forced": sim.forced.snapshot(),
-            "clock": (sim.clock.now(), sim.clock.frozen),
-            "generation": sim.generation,
-            "settings": vars(sim.settings).copy(),
-            "secrets": (
-                sim.secrets.hmac_secret,
-                sim.secrets.signing_key,
-                list(sim.secrets.previous),
-            ),
-        }
+    payments, _ = sim.payments(limit=100_000)
+    events, _ = sim.events(limit=100_000)
+    return {
+        "payments": [payment.to_dict() for payment in payments],
+        "events": [event.to_dict() for event in events],
+        "endpoints": [e.to_dict(with_secret=True) for e in sim.endpoints()],
+        "deliveries": [delivery.to_dict() for delivery in sim.deliveries()],
+        "pending": [delivery.to_dict() for delivery in sim.pending_deliveries()],
+        "faults": sim.faults(),
+        "forced": sim.outcomes(),
+        "clock": (sim.clock.now(), sim.clock.frozen),
+        "generation": sim.generation,
+        "settings": sim.settings,
+        "secrets": (sim.webhook_secret, sim.webhook_public_key),
+    }
 
 
 def raw_request(server: PaysimServer, head: bytes, body: bytes = b"") -> tuple[int, bytes]:

@@ -68,7 +68,7 @@ def make_env() -> Iterator[Callable[..., Env]]:
     for env in started:
         env.paysim.close()
         env.server.stop()
-        assert env.sim.unexpected_errors == [], "\n".join(env.sim.unexpected_errors)
+        assert env.sim.unexpected_errors() == [], "\n".join(env.sim.unexpected_errors)
 
 
 @pytest.fixture

@@ -253,7 +253,7 @@ def test_unreachable_receiver_is_a_recorded_failure(
     assert [d.status_code for d in deliveries] == [None] * 3
     assert [d.succeeded for d in deliveries] == [False] * 3
     assert {d.url for d in deliveries} == {url}
-    assert env.sim.unexpected_errors == []
+    assert env.sim.unexpected_errors() == []
     # The URL's worker survived: a later event to it is attempted too.
     env.paysim.cancel(payment["id"])
     assert env.webhooks.wait_for("payment.canceled").error == error

@@ -22,7 +22,7 @@ from werkzeug.datastructures import Headers
 
 from pytest_paysim.errors import WebhookVerificationError
 from pytest_paysim.webhooks import signing
-from pytest_paysim.webhooks.signing import (
+from pytest_paysim.core.signing import (
     PAYSIM_SIGNATURE_HEADER,
     SCHEMES,
     WEBHOOK_ID_HEADER,

@@ -1,6 +1,8 @@
 """Injected faults: answer a matching request with an error, slowly, or not at all.
 
-Rules match in the order they were added::
+A rule names a method and a glob on the request path; the simulator keeps the rules of the
+running test (a reset empties them) and a front end asks for the rule that applies to each
+request as it arrives. Rules match in the order they were added::
 
     faults.add(Fault(path="/v1/payments*", status=503, when="after"))
     fault = faults.take("POST", "/v1/payments")   # used up after ``times`` matches
@@ -11,9 +13,12 @@ from __future__ import annotations
 import fnmatch
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["Fault", "Faults"]
+__all__ = ["Fault", "Faults", "When"]
+
+When = Literal["before", "after"]
+"""``before``: the request never executes. ``after``: it executes, then its answer is lost."""
 
 
 @dataclass(slots=True)
@@ -24,7 +29,7 @@ class Fault:
     path: str | None = None
     status: int | None = 503
     times: int | None = 1
-    when: str = "before"
+    when: When = "before"
     delay: float = 0.0
     drop_connection: bool = False
 

@@ -36,7 +36,7 @@ import json
 import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -49,6 +49,7 @@ __all__ = [
     "WEBHOOK_ID_HEADER",
     "WEBHOOK_SIGNATURE_HEADER",
     "WEBHOOK_TIMESTAMP_HEADER",
+    "Scheme",
     "delivery_headers",
     "generate_hmac_secret",
     "generate_signing_key",
@@ -57,7 +58,8 @@ __all__ = [
     "verify",
 ]
 
-SCHEMES: tuple[str, ...] = ("paysim", "standard", "ed25519")
+Scheme = Literal["paysim", "standard", "ed25519"]
+SCHEMES: tuple[Scheme, ...] = get_args(Scheme)
 
 PAYSIM_SIGNATURE_HEADER = "Paysim-Signature"
 WEBHOOK_ID_HEADER = "webhook-id"
