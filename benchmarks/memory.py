@@ -76,7 +76,7 @@ def rss_per_flow(warm_up: int, measured: int) -> tuple[float, dict[str, Any]]:
         _settle()
         after = read_rss_bytes()
         assert server.simulator is not None
-        attempts = len(server.simulator.attempts)
+        attempts = len(server.simulator.attempts())
     return (after - before) / measured, {
         "rss_before": before,
         "rss_after": after,

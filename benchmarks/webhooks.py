@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,7 +38,6 @@ from benchmarks.common import (
     percentile,
     section_main,
 )
-from pytest_paysim.core.models import Event
 from pytest_paysim.server import PaysimServer
 
 __all__ = ["Arrivals", "main", "measure_latency", "measure_throughput", "run"]
@@ -57,7 +56,7 @@ class Arrivals:
         self._changed = threading.Condition()
 
     def add(self, event_id: str | None) -> None:
-        now = time.perf_counter()
+        now = time.time()  # the clock event times are on
         with self._changed:
             if event_id is not None:
                 self.times.setdefault(event_id, now)
@@ -133,19 +132,16 @@ Receiver = Callable[[Arrivals], Any]
 
 @contextmanager
 def stamped_server() -> Iterator[tuple[PaysimServer, dict[str, float]]]:
-    """A server whose events are stamped with ``perf_counter`` when created."""
-    created: dict[str, float] = {}
+    """A server, and (filled in by :func:`creation_times`) when each event was created."""
     with PaysimServer(seed=7, webhook_retries=()) as server:
-        assert server.simulator is not None
-        store = server.simulator.store
-        add_event = store.add_event
+        yield server, {}
 
-        def stamped(event: Event) -> None:
-            created[event.id] = time.perf_counter()
-            add_event(event)
 
-        store.add_event = stamped  # type: ignore[method-assign]
-        yield server, created
+def creation_times(server: PaysimServer, event_ids: Iterable[str], into: dict[str, float]) -> None:
+    """Each event's creation time (wall clock, as the simulator's running clock reads it)."""
+    assert server.simulator is not None
+    for event_id in event_ids:
+        into[event_id] = server.simulator.get_event(event_id).created_at
 
 
 # -- measurements ------------------------------------------------------------------------------
@@ -162,6 +158,7 @@ def measure_latency(events: int) -> list[float]:
             if response.status_code != 201:
                 raise RuntimeError(f"create answered {response.status_code}: {response.text}")
             arrivals.wait(count)
+        creation_times(server, arrivals.times, created)
         return [(arrivals.times[key] - created[key]) * 1000.0 for key in arrivals.times]
 
 
@@ -174,6 +171,7 @@ def measure_throughput(events: int, receiver: Receiver) -> float:
         for _ in range(events):
             sim.create_payment(amount=1999, currency="usd", metadata={"webhook_url": url})
         arrivals.wait(events, timeout=120)
+        creation_times(server, arrivals.times, created)
         first = min(created.values())
         last = max(arrivals.times.values())
         return events / (last - first)

@@ -20,7 +20,30 @@ from pytest_paysim.errors import ConfigurationError
 from pytest_paysim.server import PaysimClient, PaysimServer
 from pytest_paysim.webhooks.log import Delivery, parse_sent_at
 
-__all__ = ["Backend", "LocalBackend", "RemoteBackend", "RemoteServer"]
+__all__ = ["Backend", "LocalBackend", "RemoteBackend", "RemoteServer", "RunningServer"]
+
+
+class RunningServer(Protocol):
+    """What the ``paysim_server`` fixture is: a ``PaysimServer`` this process started, or a
+    ``RemoteServer`` (``--paysim-url``); both have these members."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def signature(self) -> str: ...
+    @property
+    def webhook_secret(self) -> str: ...
+    @property
+    def webhook_public_key(self) -> str | None: ...
+    @property
+    def client(self) -> PaysimClient: ...
+
+    seed: int
+    ca_file: str | None
+
+    def url_for(self, path: str) -> str: ...
 
 
 class Backend(Protocol):

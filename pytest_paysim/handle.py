@@ -260,17 +260,48 @@ class Paysim:
 
     # -- conveniences over the HTTP API -------------------------------------------------------
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         if method == "GET":
-            response = self.client.get(path)
+            response = self.client.get(path, headers=headers)
         else:
-            response = self.client.request(method, path, json=body if body is not None else {})
+            response = self.client.request(
+                method, path, json=body if body is not None else {}, headers=headers
+            )
         raise_for_error(response.status_code, response.content)
         return response.json()
 
-    def create_payment(self, **params: Any) -> dict[str, Any]:
-        """``POST /v1/payments``; the created payment."""
-        result: dict[str, Any] = self._call("POST", "/v1/payments", params)
+    def create_payment(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        description: str | None = None,
+        metadata: dict[str, str] | None = None,
+        capture_method: str | None = None,
+        return_url: str | None = None,
+        simulate: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """``POST /v1/payments``; the created payment. Parameters left as None are not sent."""
+        given = {
+            "amount": amount,
+            "currency": currency,
+            "description": description,
+            "metadata": metadata,
+            "capture_method": capture_method,
+            "return_url": return_url,
+            "simulate": simulate,
+        }
+        body = {name: value for name, value in given.items() if value is not None}
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        result: dict[str, Any] = self._call("POST", "/v1/payments", body, headers=headers)
         return result
 
     def pay(

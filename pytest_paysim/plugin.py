@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -35,6 +35,12 @@ from pytest_paysim.core.deliveries import (  # noqa: E402
 )
 from pytest_paysim.core.ids import derive_seed, random_seed  # noqa: E402
 from pytest_paysim.core.signing import SCHEMES, Scheme  # noqa: E402
+
+if TYPE_CHECKING:
+    from pytest_paysim.backends import Backend, RemoteServer, RunningServer
+    from pytest_paysim.handle import Paysim
+    from pytest_paysim.server import PaysimServer
+    from pytest_paysim.webhooks.log import WebhookLog
 from pytest_paysim.errors import ConfigurationError  # noqa: E402
 
 __all__: list[str] = []
@@ -76,13 +82,13 @@ class PluginState:
     settings: Settings
     worker: str
     controller: bool = False
-    server: Any = None
-    backend: Any = None
+    server: PaysimServer | RemoteServer | None = None
+    backend: Backend | None = None
     saved_env: dict[str, str | None] = field(default_factory=dict)
 
 
 STATE_KEY = pytest.StashKey[PluginState]()
-HANDLE_KEY = pytest.StashKey[Any]()
+HANDLE_KEY = pytest.StashKey["Paysim | None"]()
 
 
 # -- options ----------------------------------------------------------------------------------
@@ -374,7 +380,7 @@ def _launch(state: PluginState) -> None:
             db = settings.db
             if db and state.worker != "main":
                 db = f"{db}.{state.worker}"
-            server = PaysimServer(
+            local = PaysimServer(
                 host=settings.host,
                 port=port,
                 seed=settings.seed,
@@ -387,7 +393,7 @@ def _launch(state: PluginState) -> None:
                 db=db,
                 https=settings.https,
             ).start()
-            state.server, state.backend = server, LocalBackend(server)
+            state.server, state.backend = local, LocalBackend(local)
     except requests.RequestException as error:  # a wrong --paysim-url
         raise pytest.UsageError(
             f"paysim: could not reach the simulator at {settings.url}: {error}"
@@ -395,6 +401,7 @@ def _launch(state: PluginState) -> None:
     except (ConfigurationError, OSError, ValueError) as error:
         raise pytest.UsageError(f"paysim: could not start the simulator: {error}") from None
     server = state.server
+    assert server is not None
     values = {
         "PAYSIM_URL": server.url,
         "PAYSIM_API_KEY": server.api_key,
@@ -459,13 +466,15 @@ def _state(config: pytest.Config) -> PluginState:
 
 
 @pytest.fixture(scope="session")
-def paysim_server(pytestconfig: pytest.Config) -> Any:
+def paysim_server(pytestconfig: pytest.Config) -> RunningServer:
     """The session's simulator server (``url``, ``api_key``, ``webhook_secret``, ``client``)."""
-    return _state(pytestconfig).server
+    server = _state(pytestconfig).server
+    assert server is not None
+    return server
 
 
 @pytest.fixture
-def paysim(request: pytest.FixtureRequest, paysim_server: Any) -> Iterator[Any]:
+def paysim(request: pytest.FixtureRequest, paysim_server: RunningServer) -> Iterator[Paysim]:
     """Control of this test's simulator: reset before the test, checked after it."""
     from pytest_paysim.handle import Paysim, TestSettings
 
@@ -483,6 +492,7 @@ def paysim(request: pytest.FixtureRequest, paysim_server: Any) -> Iterator[Any]:
     seed = overrides.pop("seed", None)
     if seed is None:
         seed = derive_seed(state.settings.seed, request.node.nodeid) & _SEED_MASK
+    assert state.backend is not None
     handle = Paysim(state.backend, TestSettings(seed=seed, **overrides))
     request.node.stash[HANDLE_KEY] = handle
     try:
@@ -497,7 +507,7 @@ def paysim(request: pytest.FixtureRequest, paysim_server: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def paysim_webhooks(paysim: Any) -> Any:
+def paysim_webhooks(paysim: Paysim) -> WebhookLog:
     """The ``WebhookLog`` of this test: every delivery attempt, in order."""
     return paysim.webhooks
 

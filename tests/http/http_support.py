@@ -44,6 +44,7 @@ ERROR_TYPES = {
     "body_too_large": "invalid_request_error",
     "content_type_unsupported": "invalid_request_error",
     "idempotency_key_reused": "idempotency_error",
+    "simulator_reset": "invalid_request_error",
 }
 ERROR_STATUSES = {
     "parameter_missing": 400,
@@ -63,6 +64,7 @@ ERROR_STATUSES = {
     "body_too_large": 413,
     "content_type_unsupported": 415,
     "idempotency_key_reused": 422,
+    "simulator_reset": 409,
 }
 PAYMENT_FIELDS = {
     "id",
