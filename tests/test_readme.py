@@ -1,6 +1,7 @@
 """The README's quick start is a real test file: it must pass under ``pytest --paysim`` and
-be skipped, not fail at collection, without it. Its links lead to files that exist, and its
-Development section keeps the two commands CI runs."""
+be skipped, not fail at collection, without it. The Development section keeps the two
+commands CI runs, and the links of the README and the docs lead to files and headings that
+exist."""
 
 from __future__ import annotations
 
@@ -57,13 +58,26 @@ def test_development_keeps_the_two_commands_ci_runs() -> None:
         assert (ROOT / command.split()[1]).is_file()
 
 
+def _anchors(document: Path) -> set[str]:
+    """The anchors GitHub makes for the headings of a Markdown file."""
+    headings = re.findall(r"^#+ (.+)$", document.read_text(), re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
 @pytest.mark.parametrize(
     "document",
-    [README, *sorted((ROOT / "docs").glob("*.md"))],
+    [README, ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))],
     ids=lambda path: str(path.relative_to(ROOT)),
 )
-def test_relative_links_lead_to_files(document: Path) -> None:
-    targets = re.findall(r"\]\(([^)\s#]+)(?:#[^)]*)?\)", document.read_text())
-    relative = [target for target in targets if "://" not in target]
-    missing = [target for target in relative if not (document.parent / target).exists()]
-    assert missing == []
+def test_relative_links_lead_to_files_and_headings(document: Path) -> None:
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", document.read_text()):
+        if "://" in target:
+            continue
+        path, _, anchor = target.partition("#")
+        linked = document.parent / path if path else document
+        if not linked.exists() or (
+            anchor and linked.suffix == ".md" and anchor not in _anchors(linked)
+        ):
+            broken.append(target)
+    assert broken == []
