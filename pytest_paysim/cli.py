@@ -2,9 +2,10 @@
 
     paysim serve --port 8080 --seed 42 --db paysim.sqlite
 
-It prints a banner (URL, API key, webhook secret, dashboard URL), ending with ``BANNER_END``,
-and exits 0 on SIGINT or SIGTERM after closing the server and its database. Bad options and
-settings the server cannot use exit 2 with a message.
+It prints a banner (URL, API key, webhook secret, dashboard URL and how to log in to it),
+ending with ``BANNER_END``, and exits 0 on SIGINT or SIGTERM after closing the server and its
+database. Bad options and settings the server cannot use exit 2 with a message. ``paysim``
+without a command prints the help, which lists the commands, to stderr and exits 2.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from types import FrameType
 from typing import Any
 
 from pytest_paysim._version import __version__
-from pytest_paysim.core.signing import SCHEMES as SIGNATURE_SCHEMES
+from pytest_paysim.core.deliveries import DEFAULT_RETRIES, DEFAULT_TIMEOUT, DELIVERY_MODES
+from pytest_paysim.core.signing import SCHEMES
 from pytest_paysim.errors import PaysimError
 from pytest_paysim.server import PaysimServer
 
@@ -56,32 +58,104 @@ def _port(text: str) -> int:
     return port
 
 
+SERVE_DESCRIPTION = """\
+Run the payment-gateway simulator as its own process, for end-to-end tests
+and for tests not written in Python. It prints the URL, the API key, the
+webhook secret and the dashboard URL, then serves until SIGINT (Ctrl-C) or
+SIGTERM, and exits 0. The /_paysim/* control routes drive it over HTTP, and
+`pytest --paysim-url URL` points the pytest plugin at it. If it cannot start
+(a port in use, an unusable --db file), it exits 2 and says why."""
+
+SERVE_EPILOG = """\
+The dashboard (/dashboard) asks for HTTP Basic authentication: give the API key
+as the user name and leave the password empty.
+
+example:
+  paysim serve --port 8080 --seed 42 --db paysim.sqlite --webhook-retries 1,5,30"""
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="paysim", description="A payment-gateway simulator.")
+    parser = argparse.ArgumentParser(
+        prog="paysim",
+        description="A stateful payment-gateway simulator for tests (pytest-paysim).",
+        epilog="Run `paysim serve --help` for the server's options.",
+    )
     parser.add_argument("--version", action="version", version=f"paysim {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the simulator until SIGINT or SIGTERM")
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run the simulator until SIGINT or SIGTERM",
+        description=SERVE_DESCRIPTION,
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=_port, default=0, help="port (default 0: a free one)")
-    serve.add_argument("--seed", type=int, default=None, help="seed for ids and secrets")
-    serve.add_argument("--api-key", default=None, help="API key (default: made from the seed)")
-    serve.add_argument("--db", default=None, help="keep state in this SQLite file")
-    serve.add_argument("--signature", choices=SIGNATURE_SCHEMES, default="paysim")
-    serve.add_argument("--delivery", choices=("async", "sync"), default="async")
-    serve.add_argument("--https", action="store_true", help="serve TLS with a fresh CA")
+    serve.add_argument(
+        "--port", type=_port, default=0, help="port (default 0: a free one, printed)"
+    )
+    serve.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed for ids, the API key, secrets and auto outcomes; the same seed gives the "
+        "same values on every run (default: a random seed, printed in the banner)",
+    )
+    serve.add_argument(
+        "--api-key",
+        default=None,
+        metavar="KEY",
+        help="the API key: sk_test_ followed by anything (default: made from the seed)",
+    )
+    serve.add_argument(
+        "--db",
+        default=None,
+        metavar="PATH",
+        help="keep state in this SQLite file, kept across restarts (default: in memory)",
+    )
+    serve.add_argument(
+        "--signature",
+        choices=SCHEMES,
+        default="paysim",
+        help="how webhooks are signed (default paysim): paysim (a Paysim-Signature header "
+        "in the format of Stripe's), standard (Standard Webhooks, HMAC) or ed25519 (Standard "
+        "Webhooks, asymmetric; the banner prints the public key)",
+    )
+    serve.add_argument(
+        "--delivery",
+        choices=DELIVERY_MODES,
+        default="async",
+        help="when webhooks go out (default async): async, in the background; sync, the first "
+        "attempt of each webhook before the API answers",
+    )
+    serve.add_argument(
+        "--https", action="store_true", help="serve TLS with a fresh CA (its file is printed)"
+    )
     serve.add_argument(
         "--webhook-retries",
         type=parse_retries,
-        default=(0.1, 0.2, 0.4, 0.8),
-        help="seconds between webhook attempts, e.g. 1,5,30",
+        default=DEFAULT_RETRIES,
+        metavar="SECONDS",
+        help="seconds between webhook attempts, e.g. 1,5,30; attempts = count + 1; an "
+        "empty string means no retries (default 0.1,0.2,0.4,0.8)",
     )
-    serve.add_argument("--webhook-timeout", type=float, default=2.0)
+    serve.add_argument(
+        "--webhook-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="seconds to wait for the receiver's answer to each delivery attempt; no answer "
+        f"in time counts as a failed attempt (default {DEFAULT_TIMEOUT:g})",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # bare `paysim`: show the commands, as a usage error
+        parser.print_help(sys.stderr)
+        return 2
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -103,14 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             https=args.https,
             webhook_retries=args.webhook_retries,
             webhook_timeout=args.webhook_timeout,
+            error_log=sys.stderr,
         ).start()
     except (PaysimError, OSError) as error:
         _restore(previous)
         print(f"paysim: {error}", file=sys.stderr)
-        return 2
-    except SystemExit:  # werkzeug's make_server exits when it cannot bind (it says why)
-        _restore(previous)
-        print(f"paysim: cannot listen on {args.host} port {args.port}", file=sys.stderr)
         return 2
     try:
         print(_banner(server, args), flush=True)
@@ -136,6 +207,7 @@ def _banner(server: PaysimServer, args: argparse.Namespace) -> str:
         rows.append(("ca file", server.ca_file))
     rows += [
         ("dashboard", server.url_for("/dashboard")),
+        ("dashboard login", "HTTP Basic: the API key as user name, an empty password"),
         ("seed", str(server.seed)),
         ("webhook retries", ", ".join(f"{d:g}s" for d in args.webhook_retries) or "none"),
     ]

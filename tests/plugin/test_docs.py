@@ -1,4 +1,5 @@
-"""The usage guide's examples run as tests, and the guide names every option and fixture.
+"""The usage guide's examples run as tests, the guide names every option and fixture, and
+its test card table is the one in ``core/cards.py``.
 
 Each example in ``docs/usage.md`` is a fenced ``python`` block whose first line is
 ``# test: <name>``; all of them run in one ``pytest --paysim`` subprocess.
@@ -14,6 +15,7 @@ from typing import Any
 from plugin_support import Runner
 
 from pytest_paysim import plugin
+from pytest_paysim.core.cards import DECLINE_MESSAGES, TEST_CARDS
 
 USAGE = Path(__file__).resolve().parents[2] / "docs" / "usage.md"
 EXAMPLE = re.compile(r"^```python\n# test: (\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -102,3 +104,30 @@ def test_the_guide_names_every_option_ini_value_fixture_and_member() -> None:
         if not re.search(r"`[^`\n]*" + re.escape(name), text)
     ]
     assert missing == []
+
+
+def _cards_table() -> list[list[str]]:
+    """The rows of the guide's test card table, cells without their backticks."""
+    text = USAGE.read_text()
+    assert text.count("<!-- cards:start -->") == 1, "the guide lost its test card table"
+    between = text.split("<!-- cards:start -->\n", 1)[1].split("<!-- cards:end -->")[0]
+    lines = between.strip().splitlines()
+    assert lines[0].startswith("| number | result |")
+    return [[cell.strip().strip("`") for cell in line.strip("|").split("|")] for line in lines[2:]]
+
+
+def test_the_test_card_table_is_the_one_in_the_code() -> None:
+    documented = {
+        number.replace(" ", ""): (result, code, message)
+        for number, result, code, message in _cards_table()
+    }
+    in_code = {
+        number: (
+            card.outcome,
+            card.decline_code or "—",
+            DECLINE_MESSAGES[card.decline_code] if card.decline_code else "—",
+        )
+        for number, card in TEST_CARDS.items()
+    }
+    assert documented == in_code
+    assert len(_cards_table()) == len(TEST_CARDS)  # no number listed twice
