@@ -144,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help="seconds to wait for the receiver's answer to each delivery attempt; no answer "
-        f"in time counts as a failed attempt (default {DEFAULT_TIMEOUT:g})",
+        f"in time counts as a failed attempt (default {DEFAULT_TIMEOUT})",
     )
     return parser
 
