@@ -604,7 +604,10 @@ def _dashboard_payment(app: Pages, environ: WSGIEnvironment, args: dict[str, str
 
     failure = "—"
     if payment.failure_code:
-        failure = f"{payment.failure_code} ({payment.decline_code}): {payment.failure_message}"
+        code = payment.failure_code
+        if payment.decline_code:
+            code += f" ({payment.decline_code})"
+        failure = f"{code}: {payment.failure_message}"
     content = fill(
         "dashboard_payment.html",
         id=payment.id,
