@@ -5,17 +5,19 @@ Stripe's wire format, so that an app using the official ``stripe`` SDK runs unch
 against the simulator (SPEC section 14). This package holds the dialect's pure building
 blocks, none of which imports HTTP code:
 
+- :mod:`~pytest_paysim.stripe.forms`: bracket-notation bodies and query strings, in and out,
+  and reading parameters the way Stripe does;
 - :mod:`~pytest_paysim.stripe.errors`: Stripe's error envelope, the dialect's errors, and the
   one renderer of every ``ApiError``.
 
-    >>> from pytest_paysim.stripe import errors
-    >>> error = errors.ResourceMissing("payment_intent", "pi_x", param="intent")
-    >>> error.status_code, error.to_dict()["error"]["message"]
-    (404, "No such payment_intent: 'pi_x'")
+    >>> from pytest_paysim.stripe import forms
+    >>> params = forms.decode("amount=2000&currency=usd&metadata[order]=42")
+    >>> forms.to_integer(params["amount"], "amount", minimum=1), params["metadata"]
+    (2000, {'order': '42'})
 """
 
 from __future__ import annotations
 
-from pytest_paysim.stripe import errors
+from pytest_paysim.stripe import errors, forms
 
-__all__ = ["errors"]
+__all__ = ["errors", "forms"]
