@@ -8,7 +8,8 @@ blocks, none of which imports HTTP code:
 - :mod:`~pytest_paysim.stripe.forms`: bracket-notation bodies and query strings, in and out,
   and reading parameters the way Stripe does;
 - :mod:`~pytest_paysim.stripe.errors`: Stripe's error envelope, the dialect's errors, and the
-  one renderer of every ``ApiError``.
+  one renderer of every ``ApiError``;
+- :mod:`~pytest_paysim.stripe.cards`: the ``pm_card_*`` test payment methods.
 
     >>> from pytest_paysim.stripe import forms
     >>> params = forms.decode("amount=2000&currency=usd&metadata[order]=42")
@@ -18,6 +19,6 @@ blocks, none of which imports HTTP code:
 
 from __future__ import annotations
 
-from pytest_paysim.stripe import errors, forms
+from pytest_paysim.stripe import cards, errors, forms
 
-__all__ = ["errors", "forms"]
+__all__ = ["cards", "errors", "forms"]
