@@ -133,7 +133,7 @@ def test_invalid_numbers_are_parameter_invalid(number: str) -> None:
         sim.pay(payment.id, card_number=number)
     assert info.value.param == "card_number"
     assert sim.get_payment(payment.id).to_dict() == before
-    assert [event.type for event in sim.store.events_of(payment.id)] == ["payment.created"]
+    assert [event.type for event in sim.events_of(payment.id)] == ["payment.created"]
 
 
 def test_wrong_length_numbers_are_luhn_valid_so_length_is_what_fails() -> None:

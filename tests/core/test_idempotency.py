@@ -9,10 +9,14 @@ import pytest
 from pytest_paysim.core.clock import Clock
 from pytest_paysim.core.idempotency import (
     KEY_TTL_SECONDS,
+    Answer,
+    Claim,
     IdempotencyKeys,
     fingerprint,
+    scope_digest,
     validate_key,
 )
+from pytest_paysim.core.models import IdempotencyRecord
 from pytest_paysim.core.store import MemoryStore
 from pytest_paysim.errors import IdempotencyKeyInUse, IdempotencyKeyInvalid, IdempotencyKeyReused
 
@@ -41,24 +45,39 @@ def test_ttl_is_24_hours() -> None:
     assert KEY_TTL_SECONDS == 24 * 3600
 
 
+def _claim(key: str, fp: str = FP, scope: str = SCOPE) -> Claim:
+    return Claim.of(scope=scope, key=key, fingerprint=fp)
+
+
+def _record(store: MemoryStore, key: str, scope: str = SCOPE) -> IdempotencyRecord | None:
+    return store.get_idempotency(scope_digest(scope), key)
+
+
 def test_begin_finish_replay(keys: IdempotencyKeys, store: MemoryStore) -> None:
-    assert keys.begin(store, SCOPE, "k1", FP) is None
-    keys.finish(store, SCOPE, "k1", FP, 201, b'{"id":"pay_1"}')
+    claim = _claim("k1")
+    assert keys.begin(store, claim) is None
+    keys.store(store, claim, Answer(201, b'{"id":"pay_1"}'))
+    keys.release(claim)
     for _ in range(2):
-        record = keys.begin(store, SCOPE, "k1", FP)
+        answer = keys.begin(store, _claim("k1"))
+        assert answer is not None
+        assert (answer.status, answer.body, answer.replayed) == (201, b'{"id":"pay_1"}', True)
+        record = _record(store, "k1")
         assert record is not None
-        assert (record.status, record.body, record.fingerprint) == (201, b'{"id":"pay_1"}', FP)
+        assert record.fingerprint == FP
         assert record.created_at == 1_800_000_000.0
     # A replay reserves nothing: a third request replays too.
-    assert keys.begin(store, SCOPE, "k1", FP) is not None
+    assert keys.begin(store, _claim("k1")) is not None
 
 
 def test_reuse_with_another_fingerprint(keys: IdempotencyKeys, store: MemoryStore) -> None:
-    keys.begin(store, SCOPE, "k1", FP)
-    keys.finish(store, SCOPE, "k1", FP, 201, b"{}")
+    claim = _claim("k1")
+    keys.begin(store, claim)
+    keys.store(store, claim, Answer(201, b"{}"))
+    keys.release(claim)
     other = fingerprint("POST", "/v1/payments", {"amount": 101, "currency": "usd"})
     with pytest.raises(IdempotencyKeyReused) as info:
-        keys.begin(store, SCOPE, "k1", other)
+        keys.begin(store, _claim("k1", other))
     error = info.value
     assert (error.status_code, error.type, error.code) == (
         422,
@@ -66,33 +85,34 @@ def test_reuse_with_another_fingerprint(keys: IdempotencyKeys, store: MemoryStor
         "idempotency_key_reused",
     )
     # The stored answer is still there for the original request.
-    record = keys.begin(store, SCOPE, "k1", FP)
-    assert record is not None
-    assert record.status == 201
+    answer = keys.begin(store, _claim("k1"))
+    assert answer is not None
+    assert answer.status == 201
 
 
 def test_duplicate_in_flight(keys: IdempotencyKeys, store: MemoryStore) -> None:
-    assert keys.begin(store, SCOPE, "k1", FP) is None
+    claim = _claim("k1")
+    assert keys.begin(store, claim) is None
     with pytest.raises(IdempotencyKeyInUse) as info:
-        keys.begin(store, SCOPE, "k1", FP)
+        keys.begin(store, _claim("k1"))
     assert (info.value.status_code, info.value.type, info.value.code) == (
         409,
         "idempotency_error",
         "idempotency_key_in_use",
     )
     # Another key, or the same key under another API key, is independent.
-    assert keys.begin(store, SCOPE, "k2", FP) is None
-    assert keys.begin(store, "sk_test_other", "k1", FP) is None
+    assert keys.begin(store, _claim("k2")) is None
+    assert keys.begin(store, _claim("k1", scope="sk_test_other")) is None
     # Released without an answer (a validation failure): the key is free again.
-    keys.release(SCOPE, "k1")
-    assert keys.begin(store, SCOPE, "k1", FP) is None
-    assert store.get_idempotency(SCOPE, "k1") is None
+    keys.release(claim)
+    assert keys.begin(store, _claim("k1")) is None
+    assert _record(store, "k1") is None
 
 
 def test_clear_forgets_reservations(keys: IdempotencyKeys, store: MemoryStore) -> None:
-    keys.begin(store, SCOPE, "k1", FP)
+    keys.begin(store, _claim("k1"))
     keys.clear()
-    assert keys.begin(store, SCOPE, "k1", FP) is None
+    assert keys.begin(store, _claim("k1")) is None
 
 
 def test_concurrent_duplicates_reserve_once(keys: IdempotencyKeys, store: MemoryStore) -> None:
@@ -103,7 +123,7 @@ def test_concurrent_duplicates_reserve_once(keys: IdempotencyKeys, store: Memory
     def attempt() -> None:
         barrier.wait(timeout=5)
         try:
-            outcome = "reserved" if keys.begin(store, SCOPE, "k", FP) is None else "replayed"
+            outcome = "reserved" if keys.begin(store, _claim("k")) is None else "replayed"
         except IdempotencyKeyInUse:
             outcome = "in_use"
         with lock:
@@ -118,19 +138,24 @@ def test_concurrent_duplicates_reserve_once(keys: IdempotencyKeys, store: Memory
 
 
 def test_expiry_after_24_hours(clock: Clock, keys: IdempotencyKeys, store: MemoryStore) -> None:
-    keys.begin(store, SCOPE, "k1", FP)
-    keys.finish(store, SCOPE, "k1", FP, 200, b"{}")
+    claim = _claim("k1")
+    keys.begin(store, claim)
+    keys.store(store, claim, Answer(200, b"{}"))
+    keys.release(claim)
     clock.advance(KEY_TTL_SECONDS - 1)
-    assert keys.begin(store, SCOPE, "k1", FP) is not None
+    assert keys.begin(store, _claim("k1")) is not None
     other = fingerprint("POST", "/v1/payments/pay_1/refund", {})
     with pytest.raises(IdempotencyKeyReused):
-        keys.begin(store, SCOPE, "k1", other)
+        keys.begin(store, _claim("k1", other))
     clock.advance(1)
     # Expired: forgotten, so the key may serve a new request (even a different one).
-    assert keys.begin(store, SCOPE, "k1", other) is None
-    assert store.get_idempotency(SCOPE, "k1") is None
-    keys.finish(store, SCOPE, "k1", other, 201, b"{}")
-    record = keys.begin(store, SCOPE, "k1", other)
+    second = _claim("k1", other)
+    assert keys.begin(store, second) is None
+    assert _record(store, "k1") is None
+    keys.store(store, second, Answer(201, b"{}"))
+    keys.release(second)
+    assert keys.begin(store, _claim("k1", other)) is not None
+    record = _record(store, "k1")
     assert record is not None
     assert record.created_at == clock.now()
 
@@ -138,10 +163,12 @@ def test_expiry_after_24_hours(clock: Clock, keys: IdempotencyKeys, store: Memor
 def test_expiry_with_unfrozen_clock(store: MemoryStore) -> None:
     clock = Clock()
     keys = IdempotencyKeys(clock)
-    keys.begin(store, SCOPE, "k1", FP)
-    keys.finish(store, SCOPE, "k1", FP, 200, b"{}")
+    claim = _claim("k1")
+    keys.begin(store, claim)
+    keys.store(store, claim, Answer(200, b"{}"))
+    keys.release(claim)
     clock.advance(KEY_TTL_SECONDS + 1)
-    assert keys.begin(store, SCOPE, "k1", FP) is None
+    assert keys.begin(store, _claim("k1")) is None
 
 
 def test_fingerprint_ignores_key_order_only() -> None:

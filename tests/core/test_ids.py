@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from pytest_paysim.core.ids import BASE62, IdGenerator, derive_seed, random_seed
 from pytest_paysim.core.simulator import Simulator, SimulatorConfig
+from pytest_paysim.errors import ResourceMissing
 
 
 def _run(sim: Simulator) -> list[str]:
@@ -18,7 +21,7 @@ def _run(sim: Simulator) -> list[str]:
         if capture_method == "manual":
             sim.capture(payment.id, amount=800)
         made.append(sim.refund(payment.id, amount=300).id)
-        made += [event.id for event in sim.store.events_of(payment.id)]
+        made += [event.id for event in sim.events_of(payment.id)]
     auto = sim.create_payment(amount=5, currency="usd", simulate="auto")
     made += [auto.id, auto.status]
     made.append(sim.create_endpoint(url="http://127.0.0.1:1/hook", enabled_events=["*"]).id)
@@ -59,10 +62,10 @@ def test_two_simulators_with_the_same_seed_agree() -> None:
     first = Simulator(SimulatorConfig(seed=2024))
     second = Simulator(SimulatorConfig(seed=2024))
     assert _run(first) == _run(second)
-    assert first.secrets.api_key == second.secrets.api_key
-    assert first.secrets.hmac_secret == second.secrets.hmac_secret
-    assert first.secrets.signing_key == second.secrets.signing_key
-    assert re.fullmatch(r"sk_test_[0-9A-Za-z]{24}", first.secrets.api_key)
+    assert first.api_key == second.api_key
+    assert first.webhook_secret == second.webhook_secret
+    assert first.webhook_public_key == second.webhook_public_key
+    assert re.fullmatch(r"sk_test_[0-9A-Za-z]{24}", first.api_key)
 
 
 def test_different_seeds_differ() -> None:
@@ -72,8 +75,8 @@ def test_different_seeds_differ() -> None:
     ids_a = {value for value in a if "_" in value}
     ids_b = {value for value in b if "_" in value}
     assert ids_a.isdisjoint(ids_b)
-    assert first.secrets.api_key != second.secrets.api_key
-    assert first.secrets.hmac_secret != second.secrets.hmac_secret
+    assert first.api_key != second.api_key
+    assert first.webhook_secret != second.webhook_secret
 
 
 def test_reset_makes_ids_repeat() -> None:
@@ -102,11 +105,12 @@ def test_reset_with_a_seed() -> None:
 def test_reset_empties_the_store() -> None:
     sim = Simulator(SimulatorConfig(seed=3))
     payment_id = _run(sim)[0]
-    sim.forced.force("fail", times=None)
+    sim.force_outcome("fail", times=None)
     sim.reset()
-    assert sim.store.get_payment(payment_id) is None
-    assert sim.list_payments() == ([], False)
-    assert sim.forced.snapshot() == {"outcomes": [], "refund_outcomes": []}
+    with pytest.raises(ResourceMissing):
+        sim.get_payment(payment_id)
+    assert sim.payments() == ([], False)
+    assert sim.outcomes() == {"outcomes": [], "refund_outcomes": []}
 
 
 def test_derive_seed_is_stable() -> None:
@@ -145,4 +149,4 @@ def test_api_key_cannot_be_rebuilt_from_the_first_payment_id() -> None:
             value, digit = divmod(value, 62)
             chars.append(BASE62[digit])
         candidates.append("sk_test_" + "".join(chars))
-    assert sim.secrets.api_key not in candidates
+    assert sim.api_key not in candidates

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_paysim.core.outcomes import PAY_OUTCOMES, ForcedOutcomes
+from pytest_paysim.core.outcomes import PAY_OUTCOMES, ForcedOutcomes, Taken
 from pytest_paysim.core.simulator import Simulator, SimulatorConfig
 from pytest_paysim.errors import ParameterInvalid, PaymentUnexpectedState
 
@@ -26,64 +26,64 @@ def test_pay_outcomes() -> None:
 
 def test_per_payment_beats_global_beats_request(sim: Simulator) -> None:
     targeted, other = _new(sim), _new(sim)
-    sim.forced.force("fail", times=None, decline_code="stolen_card")
-    sim.forced.force("abandon", payment_id=targeted)
+    sim.force_outcome("fail", times=None, decline_code="stolen_card")
+    sim.force_outcome("abandon", payment_id=targeted)
     # The per-payment rule wins over the global one, and over the request.
     assert sim.pay(targeted, outcome="succeed").status == "requires_payment_method"
     # Used up: now the global rule wins over the request.
     paid = sim.pay(targeted, outcome="succeed")
     assert (paid.status, paid.decline_code) == ("failed", "stolen_card")
     assert sim.pay(other, card_number="4242424242424242").status == "failed"
-    sim.forced.clear()
+    sim.clear_outcomes()
     assert sim.pay(other, outcome="succeed").status == "succeeded"
 
 
 def test_per_payment_rule_leaves_other_payments_alone(sim: Simulator) -> None:
     targeted, other = _new(sim), _new(sim)
-    sim.forced.force("fail", payment_id=targeted)
+    sim.force_outcome("fail", payment_id=targeted)
     assert sim.pay(other, outcome="succeed").status == "succeeded"
     assert sim.pay(targeted, outcome="succeed").status == "failed"
 
 
 def test_global_beats_request_outcome_and_card(sim: Simulator) -> None:
     first, second = _new(sim), _new(sim)
-    sim.forced.force("succeed", times=2)
+    sim.force_outcome("succeed", times=2)
     assert sim.pay(first, outcome="fail").status == "succeeded"
     assert sim.pay(second, card_number="4000000000009995").status == "succeeded"
-    assert sim.forced.snapshot()["outcomes"] == []
+    assert sim.outcomes()["outcomes"] == []
 
 
 def test_times_counts_attempts(sim: Simulator) -> None:
     payment_id = _new(sim)
-    sim.forced.force("fail", times=3)
+    sim.force_outcome("fail", times=3)
     for left in (2, 1):
         assert sim.pay(payment_id, outcome="succeed").status == "failed"
-        assert sim.forced.snapshot()["outcomes"][0]["times"] == left
+        assert sim.outcomes()["outcomes"][0]["times"] == left
     assert sim.pay(payment_id, outcome="abandon").status == "failed"
-    assert sim.forced.snapshot()["outcomes"] == []
+    assert sim.outcomes()["outcomes"] == []
     assert sim.pay(payment_id, outcome="succeed").status == "succeeded"
 
 
 def test_times_none_means_always(sim: Simulator) -> None:
-    sim.forced.force("fail", times=None)
+    sim.force_outcome("fail", times=None)
     for _ in range(5):
         assert sim.pay(_new(sim), outcome="succeed").status == "failed"
-    assert sim.forced.snapshot()["outcomes"][0]["times"] is None
+    assert sim.outcomes()["outcomes"][0]["times"] is None
 
 
 def test_forced_outcome_makes_the_request_outcome_optional(sim: Simulator) -> None:
     payment_id = _new(sim, manual=True)
-    sim.forced.force("succeed", payment_id=payment_id)
+    sim.force_outcome("succeed", payment_id=payment_id)
     assert sim.pay(payment_id).status == "authorized"
 
 
 def test_forced_outcome_is_not_used_by_a_refused_pay(sim: Simulator) -> None:
     payment_id = _new(sim)
     sim.pay(payment_id, outcome="succeed")
-    sim.forced.force("fail")
+    sim.force_outcome("fail")
     with pytest.raises(PaymentUnexpectedState):
         sim.pay(payment_id)
-    assert sim.forced.snapshot()["outcomes"][0]["times"] == 1
+    assert sim.outcomes()["outcomes"][0]["times"] == 1
     assert sim.pay(_new(sim), outcome="succeed").status == "failed"
 
 
@@ -100,7 +100,7 @@ def test_forced_decline_code(
     sim: Simulator, forced_code: str | None, request_code: str | None, expected: str
 ) -> None:
     payment_id = _new(sim)
-    sim.forced.force("fail", decline_code=forced_code)
+    sim.force_outcome("fail", decline_code=forced_code)
     payment = sim.pay(payment_id, outcome="fail", decline_code=request_code)
     assert (payment.status, payment.failure_code, payment.decline_code) == (
         "failed",
@@ -113,13 +113,13 @@ def test_forced_decline_code(
 def test_forced_refund_times(sim: Simulator) -> None:
     payment_id = _new(sim)
     sim.pay(payment_id, outcome="succeed")
-    sim.forced.force_refund("fail", times=2)
+    sim.force_refund_outcome("fail", times=2)
     assert [sim.refund(payment_id, amount=10).status for _ in range(3)] == [
         "failed",
         "failed",
         "succeeded",
     ]
-    sim.forced.force_refund("fail", times=None)
+    sim.force_refund_outcome("fail", times=None)
     assert [sim.refund(payment_id, amount=10).status for _ in range(3)] == ["failed"] * 3
     assert sim.get_payment(payment_id).amount_refunded == 10
 
@@ -142,7 +142,7 @@ def test_simulate_auto(rate: float, manual: bool, status: str) -> None:
             simulate="auto",
         )
         assert payment.status == status
-        types = [event.type for event in sim.store.events_of(payment.id)]
+        types = [event.type for event in sim.events_of(payment.id)]
         assert types[0] == "payment.created"
         assert len(types) == 2
 
@@ -170,6 +170,10 @@ def test_simulate_auto_outcomes_repeat_with_the_seed() -> None:
 # -- ForcedOutcomes on its own --------------------------------------------------------------
 
 
+def _taken(taken: Taken | None) -> tuple[str, str | None] | None:
+    return None if taken is None else (taken.outcome, taken.decline_code)
+
+
 def test_take_pay_outcome_order_and_snapshot() -> None:
     forced = ForcedOutcomes()
     assert forced.take_pay_outcome("pay_a") is None
@@ -184,12 +188,12 @@ def test_take_pay_outcome_order_and_snapshot() -> None:
         "refund_outcomes": [],
     }
     assert forced.has_pay_outcome("pay_b")
-    assert forced.take_pay_outcome("pay_a") == ("succeed", None)
-    assert forced.take_pay_outcome("pay_a") == ("fail", "fraudulent")
+    assert _taken(forced.take_pay_outcome("pay_a")) == ("succeed", None)
+    assert _taken(forced.take_pay_outcome("pay_a")) == ("fail", "fraudulent")
     assert forced.take_pay_outcome("pay_a") is None
     forced.force_refund("fail", times=None)
     assert forced.snapshot()["refund_outcomes"] == [{"refund_outcome": "fail", "times": None}]
-    assert forced.take_refund_outcome() == "fail"
+    assert _taken(forced.take_refund_outcome()) == ("fail", None)
     forced.clear()
     assert forced.take_refund_outcome() is None
     assert forced.snapshot() == {"outcomes": [], "refund_outcomes": []}
@@ -199,7 +203,7 @@ def test_earlier_global_rules_are_used_first() -> None:
     forced = ForcedOutcomes()
     forced.force("fail", times=1)
     forced.force("abandon", times=1)
-    assert [forced.take_pay_outcome("pay_x") for _ in range(3)] == [
+    assert [_taken(forced.take_pay_outcome("pay_x")) for _ in range(3)] == [
         ("fail", None),
         ("abandon", None),
         None,

@@ -28,7 +28,7 @@ def sim() -> Simulator:
 
 
 def _event_types(sim: Simulator, payment_id: str) -> list[str]:
-    return [event.type for event in sim.store.events_of(payment_id)]
+    return [event.type for event in sim.events_of(payment_id)]
 
 
 def _paid(sim: Simulator, amount: int = 1000, *, manual: bool = False) -> str:
@@ -82,7 +82,7 @@ def test_updated_at_follows_the_simulator_clock(sim: Simulator) -> None:
 def test_event_snapshots_the_payment_as_of_the_event(sim: Simulator) -> None:
     payment_id = _paid(sim)
     sim.refund(payment_id)
-    bodies = [event.to_dict() for event in sim.store.events_of(payment_id)]
+    bodies = [event.to_dict() for event in sim.events_of(payment_id)]
     assert [body["type"] for body in bodies] == [
         "payment.created",
         "payment.succeeded",
@@ -209,13 +209,13 @@ def test_refund_of_exactly_what_is_left_refunds_the_payment(sim: Simulator) -> N
 
 def test_forced_refund_failure_changes_no_money(sim: Simulator) -> None:
     payment_id = _paid(sim, 1000)
-    sim.forced.force_refund("fail")
+    sim.force_refund_outcome("fail")
     failed = sim.refund(payment_id, amount=400, reason="fraudulent")
     assert failed.status == "failed"
     payment = sim.get_payment(payment_id)
     assert (payment.status, payment.amount_refunded) == ("succeeded", 0)
     assert [refund.to_dict() for refund in payment.refunds] == [failed.to_dict()]
-    event = sim.store.events_of(payment_id)[-1].to_dict()
+    event = sim.events_of(payment_id)[-1].to_dict()
     assert event["type"] == "payment.refund_failed"
     assert event["data"]["refund"]["status"] == "failed"
     assert event["data"]["refund"]["id"] == failed.id
@@ -229,7 +229,7 @@ def test_forced_refund_failure_changes_no_money(sim: Simulator) -> None:
 
 def test_forced_refund_failure_is_not_used_by_a_too_large_refund(sim: Simulator) -> None:
     payment_id = _paid(sim, 1000)
-    sim.forced.force_refund("fail")
+    sim.force_refund_outcome("fail")
     with pytest.raises(AmountTooLarge):
         sim.refund(payment_id, amount=1001)
     assert sim.refund(payment_id, amount=10).status == "failed"
@@ -303,10 +303,10 @@ def test_list_payments_newest_first_with_status_filter(sim: Simulator) -> None:
     first = sim.create_payment(amount=100, currency="usd")
     second = _paid(sim)
     third = sim.create_payment(amount=300, currency="usd")
-    page, has_more = sim.list_payments(limit=10)
+    page, has_more = sim.payments(limit=10)
     assert [p.id for p in page] == [third.id, second, first.id]
     assert not has_more
-    page, has_more = sim.list_payments(status="succeeded")
+    page, has_more = sim.payments(status="succeeded")
     assert [p.id for p in page] == [second]
 
 

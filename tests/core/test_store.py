@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_paysim.core.compact import pack
 from pytest_paysim.core.models import DeliveryAttempt, Event, IdempotencyRecord, Payment
 from pytest_paysim.core.store import MemoryStore
 from pytest_paysim.errors import ParameterInvalid
@@ -24,7 +23,7 @@ def _payment(number: int, status: str = "requires_payment_method") -> Payment:
 
 
 def _event(number: int, type_: str, payment_id: str) -> Event:
-    return Event(f"evt_{number}", type_, payment_id, float(number), pack(b"{}"))
+    return Event(f"evt_{number}", type_, payment_id, float(number), b"{}")
 
 
 def _ids(page: tuple[list[Payment], bool] | tuple[list[Event], bool]) -> tuple[list[str], bool]:
@@ -99,8 +98,9 @@ def test_status_filter(store: MemoryStore) -> None:
 
 
 def test_saving_again_keeps_the_position(store: MemoryStore) -> None:
-    payment = store.get_payment("pay_2")
-    assert payment is not None
+    stored = store.get_payment("pay_2")
+    assert stored is not None
+    payment = stored.copy()
     payment.status = "canceled"
     store.save_payment(payment)
     assert _list(store)[0][-2:] == ["pay_2", "pay_1"]
@@ -174,7 +174,7 @@ def test_clear_keeps_settings() -> None:
     store.set_setting("api_key", "sk_test_x")
     store.save_payment(_payment(1))
     store.add_event(_event(1, "payment.created", "pay_1"))
-    store.save_idempotency(IdempotencyRecord("s", "k", "fp", 200, pack(b"{}"), 0.0))
+    store.save_idempotency(IdempotencyRecord("s", "k", "fp", 200, b"{}", 0.0))
     store.clear()
     assert store.get_payment("pay_1") is None
     assert store.get_event("evt_1") is None
@@ -186,7 +186,7 @@ def test_clear_keeps_settings() -> None:
 
 def test_idempotency_records() -> None:
     store = MemoryStore()
-    record = IdempotencyRecord("scope", "key", "fp", 201, pack(b"{}"), 0.0)
+    record = IdempotencyRecord("scope", "key", "fp", 201, b"{}", 0.0)
     store.save_idempotency(record)
     assert store.get_idempotency("scope", "key") is record
     assert store.get_idempotency("other", "key") is None

@@ -100,14 +100,19 @@ def test_allowed_from_and_require(operation: str, allowed: set[str]) -> None:
             assert info.value.payment_id == "pay_x"
 
 
-def test_transition_returns_the_row_or_raises_409() -> None:
-    row = tx.transition("capture", "full or partial", "authorized", payment_id="pay_x")
+def test_enter_returns_the_row_or_raises_409() -> None:
+    row = tx.enter(tx.CAPTURE_AUTHORIZED, "authorized", payment_id="pay_x")
+    assert row is tx.CAPTURE_AUTHORIZED
     assert (row.target, row.event) == ("captured", "payment.captured")
     # `succeeded` is a source of *another* capture case, not of this one.
-    with pytest.raises(AssertionError):
-        tx.transition("capture", "full or partial", "succeeded", payment_id="pay_x")
-    with pytest.raises(PaymentUnexpectedState):
-        tx.transition("capture", "full or partial", "refunded", payment_id="pay_x")
+    with pytest.raises(PaymentUnexpectedState) as info:
+        tx.enter(tx.CAPTURE_AUTHORIZED, "succeeded", payment_id="pay_x")
+    assert "`succeeded`" in info.value.message
+    assert "full or partial" in info.value.message
+    assert info.value.payment_id == "pay_x"
+    with pytest.raises(PaymentUnexpectedState) as info:
+        tx.enter(tx.CAPTURE_AUTHORIZED, "refunded", payment_id="pay_x")
+    assert "`refunded`" in info.value.message
 
 
 def test_markdown_table_has_one_line_per_row() -> None:
@@ -300,9 +305,7 @@ def _amounts(payment: dict[str, Any]) -> tuple[int, int, int]:
 
 
 def _events(sim: Simulator, payment_id: str) -> list[Event]:
-    events, has_more = sim.store.list_events(
-        limit=100, starting_after=None, type=None, payment_id=payment_id
-    )
+    events, has_more = sim.events(limit=100, payment_id=payment_id)
     assert not has_more
     return events
 
@@ -311,7 +314,7 @@ def _build(sim: Simulator, start: Start) -> Payment:
     payment = sim.create_payment(amount=AMOUNT, currency="usd", capture_method=start.capture_method)
     for step in start.steps:
         step(sim, payment.id)
-    return payment
+    return sim.get_payment(payment.id)
 
 
 def test_every_start_is_reached_as_described() -> None:
@@ -338,8 +341,8 @@ def test_operation_from_status(start_name: str, op_name: str) -> None:
     start = STARTS[start_name]
     payment_id = _build(sim, start).id
     if op_name == "refund-forced-fail":
-        sim.forced.force_refund("fail")
-    forced_before = sim.forced.snapshot()
+        sim.force_refund_outcome("fail")
+    forced_before = sim.outcomes()
     before = sim.get_payment(payment_id).to_dict()
     events_before = [event.id for event in _events(sim, payment_id)]
     expected = ALLOWED.get((start_name, op_name), PaymentUnexpectedState)
@@ -363,7 +366,7 @@ def test_operation_from_status(start_name: str, op_name: str) -> None:
         assert sim.get_payment(payment_id).to_dict() == before
         assert [event.id for event in _events(sim, payment_id)] == events_before
         # A forced refund failure is not used up by a refused refund.
-        assert sim.forced.snapshot() == forced_before
+        assert sim.outcomes() == forced_before
         return
 
     assert isinstance(expected, After)
@@ -372,7 +375,7 @@ def test_operation_from_status(start_name: str, op_name: str) -> None:
     assert after["status"] == expected.status
     assert _amounts(after) == expected.amounts
     assert after["amount"] == AMOUNT
-    assert sim.forced.snapshot()["refund_outcomes"] == []
+    assert sim.outcomes()["refund_outcomes"] == []
 
     events_after = _events(sim, payment_id)
     new_events = events_after[: len(events_after) - len(events_before)]

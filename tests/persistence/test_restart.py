@@ -52,8 +52,8 @@ def test_state_and_secrets_survive_a_restart(tmp_path: Path) -> None:
             "events": client.get("/v1/events", params={"limit": 100}).json(),
             "endpoints": client.get("/v1/webhook_endpoints").json(),
         }
-        secrets = first.simulator.secrets  # type: ignore[union-attr]
-        kept = (first.api_key, first.webhook_secret, secrets.hmac_secret, secrets.signing_key)
+        assert first.simulator is not None
+        kept = (first.api_key, first.webhook_secret, first.simulator.webhook_public_key)
 
     assert [e["type"] for e in before["events"]["data"]] == [
         "payment.failed",
@@ -62,11 +62,16 @@ def test_state_and_secrets_survive_a_restart(tmp_path: Path) -> None:
         "payment.succeeded",
         "payment.created",
     ]
-    with PaysimServer(db=db) as second:  # another (random) seed: secrets come from the file
-        again = second.simulator.secrets  # type: ignore[union-attr]
-        assert (second.api_key, second.webhook_secret, again.hmac_secret, again.signing_key) == (
-            kept
-        )
+    # Another seed: the webhook secrets come from the file; the API key is never stored, so
+    # it is that seed's own.
+    with PaysimServer(seed=12, db=db) as other:
+        assert other.simulator is not None
+        assert (other.webhook_secret, other.simulator.webhook_public_key) == kept[1:]
+        assert other.api_key != kept[0]
+    with PaysimServer(seed=11, db=db) as second:  # the same seed: the same API key
+        assert second.simulator is not None
+        again = (second.api_key, second.webhook_secret, second.simulator.webhook_public_key)
+        assert again == kept
         client = second.client
         assert client.get(f"/v1/payments/{pid}").json() == before["payment"]
         assert client.get("/v1/payments").json() == before["payments"]

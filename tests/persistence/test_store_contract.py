@@ -10,11 +10,11 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from pytest_paysim.core.compact import pack
 from pytest_paysim.core.models import (
     DeliveryAttempt,
     Event,
@@ -62,7 +62,7 @@ def refund(n: int, payment_id: str, amount: int = 100, status: str = "succeeded"
 
 def event(n: int, payment_id: str, type: str = "payment.created") -> Event:
     body = dump_json({"id": f"evt_{n:024d}", "type": type, "data": {"object": {"id": payment_id}}})
-    return Event(f"evt_{n:024d}", type, payment_id, T0 + n, pack(body))
+    return Event(f"evt_{n:024d}", type, payment_id, T0 + n, body)
 
 
 def delivery(n: int, ev: Event, *, url: str | None = "http://127.0.0.1:9/hook") -> DeliveryAttempt:
@@ -76,17 +76,26 @@ def delivery(n: int, ev: Event, *, url: str | None = "http://127.0.0.1:9/hook") 
         attempt=1,
         due_at=ev.created_at,
         generation=0,
-        packed=ev.packed,
+        body=ev.body,
     )
 
 
 def mark_sent(attempt: DeliveryAttempt, status_code: int = 200) -> DeliveryAttempt:
-    attempt.signature = ("paysim", ("whsec_dGVzdHNlY3JldA==",), 1)
-    attempt.sent_at = attempt.due_at + 0.5
-    attempt.status_code = status_code
-    attempt.succeeded = 200 <= status_code < 300
-    attempt.error = None if attempt.succeeded else f"HTTP {status_code}"
-    return attempt
+    """A copy of ``attempt`` as made: signed, sent, answered (stored records never change)."""
+    succeeded = 200 <= status_code < 300
+    return replace(
+        attempt,
+        headers={
+            "Content-Type": "application/json",
+            "Paysim-Signature": "t=1,v1=" + "ab" * 32,
+            "Paysim-Event-Id": attempt.event_id,
+        },
+        signed_with="whsec_dGVzdHNlY3JldA==",
+        sent_at=attempt.due_at + 0.5,
+        status_code=status_code,
+        succeeded=succeeded,
+        error=None if succeeded else f"HTTP {status_code}",
+    )
 
 
 def save_payments(store: Store, payments: list[Payment]) -> None:
@@ -128,8 +137,9 @@ def test_saving_a_changed_payment_updates_it_in_place(store: Store) -> None:
     first, second = payment(1), payment(2)
     save_payments(store, [first, second])
     with store.transaction():
-        changed = store.get_payment(first.id)
-        assert changed is not None
+        stored = store.get_payment(first.id)
+        assert stored is not None
+        changed = stored.copy()
         changed.status = "succeeded"
         changed.amount_captured = 1000
         store.save_payment(changed)
@@ -246,15 +256,15 @@ def test_events_keep_their_exact_body_and_filter_by_type_and_payment(store: Stor
 
 
 def test_idempotency_records_are_scoped_replaced_and_deleted(store: Store) -> None:
-    first = IdempotencyRecord("sk_test_a", "key-1", "f1", 201, pack(b'{"id":"pay_1"}'), T0)
-    other_scope = IdempotencyRecord("sk_test_b", "key-1", "f2", 409, pack(b'{"error":{}}'), T0 + 1)
+    first = IdempotencyRecord("sk_test_a", "key-1", "f1", 201, b'{"id":"pay_1"}', T0)
+    other_scope = IdempotencyRecord("sk_test_b", "key-1", "f2", 409, b'{"error":{}}', T0 + 1)
     with store.transaction():
         store.save_idempotency(first)
         store.save_idempotency(other_scope)
     assert store.get_idempotency("sk_test_a", "key-1") == first
     assert store.get_idempotency("sk_test_b", "key-1") == other_scope
     assert store.get_idempotency("sk_test_a", "key-2") is None
-    replaced = IdempotencyRecord("sk_test_a", "key-1", "f3", 200, pack(b"{}"), T0 + 2)
+    replaced = IdempotencyRecord("sk_test_a", "key-1", "f3", 200, b"{}", T0 + 2)
     store.save_idempotency(replaced)
     assert store.get_idempotency("sk_test_a", "key-1") == replaced
     store.delete_idempotency("sk_test_a", "key-1")
@@ -275,7 +285,7 @@ def test_endpoints_list_in_creation_order_and_can_be_deleted(store: Store) -> No
         for item in made:
             store.save_endpoint(item)
     assert store.get_endpoint(made[1].id) == made[1]
-    made[0].enabled_events = ["payment.succeeded"]
+    made[0] = replace(made[0], enabled_events=["payment.succeeded"])
     store.save_endpoint(made[0])
     assert store.list_endpoints() == made
     store.delete_endpoint(made[1].id)
@@ -298,16 +308,18 @@ def test_planned_deliveries_are_the_outbox_until_attempted(store: Store) -> None
     assert [item.id for item in store.pending_deliveries()] == [item.id for item in attempts]
     assert store.list_deliveries(event_id=None, type=None, payment_id=None) == []
 
-    store.save_delivery(mark_sent(attempts[0], 500))
-    store.save_delivery(mark_sent(attempts[2]))
+    failed, succeeded = mark_sent(attempts[0], 500), mark_sent(attempts[2])
+    store.save_delivery(failed)
+    store.save_delivery(succeeded)
     pending = store.pending_deliveries()
     assert [item.id for item in pending] == [attempts[1].id, attempts[3].id]
     assert all(item.sent_at is None for item in pending)
 
     made = store.list_deliveries(event_id=None, type=None, payment_id=None)
-    assert made == [attempts[2], attempts[0]], "newest first, with headers and status"
+    assert made == [succeeded, failed], "newest first, with headers and status"
     assert made[1].headers["Paysim-Signature"].startswith("t=1,v1=")
-    assert made[1].signature == attempts[0].signature
+    assert made[1].headers == failed.headers
+    assert made[1].signed_with == failed.signed_with
     assert made[1].body == events[0].body
     assert made[1].succeeded is False
     assert made[1].error == "HTTP 500"
@@ -317,8 +329,8 @@ def test_a_delivery_body_comes_back_exactly_whether_or_not_it_is_its_events(
     store: Store,
 ) -> None:
     ev = event(1, payment(1).id)
-    same, other, orphan = delivery(1, ev), delivery(2, ev), delivery(3, event(2, payment(1).id))
-    other.packed = pack(b'{"changed":true}')
+    same, orphan = delivery(1, ev), delivery(3, event(2, payment(1).id))
+    other = replace(delivery(2, ev), body=b'{"changed":true}')
     with store.transaction():
         store.add_event(ev)
         for item in (same, other, orphan):
@@ -384,7 +396,7 @@ def test_clear_removes_every_record(store: Store) -> None:
         store.save_payment(made)
         store.save_refund(refund(1, made.id))
         store.add_event(ev)
-        store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, pack(b"{}"), T0))
+        store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, b"{}", T0))
         store.save_endpoint(WebhookEndpoint("we_1", "http://x.test/", ["*"], "whsec_1", T0))
         store.save_delivery(delivery(1, ev))
         store.save_delivery(mark_sent(delivery(2, ev)))
@@ -436,15 +448,16 @@ def test_a_failed_transaction_applies_nothing(db: Path) -> None:
 
     def operation() -> None:
         with store.transaction():
-            changed = store.get_payment(kept.id)
-            assert changed is not None
+            stored = store.get_payment(kept.id)
+            assert stored is not None
+            changed = stored.copy()
             changed.status = "succeeded"
             changed.refunds.append(refund(1, kept.id))
             store.save_payment(changed)
             store.save_refund(changed.refunds[0])
             store.add_event(event(1, kept.id))
             store.save_payment(payment(2))
-            store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, pack(b"{}"), T0))
+            store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, b"{}", T0))
             store.save_delivery(delivery(1, event(1, kept.id)))
             with store.transaction():  # a nested transaction joins the outer one
                 store.set_setting("hmac_secret", "whsec_new")
@@ -471,7 +484,7 @@ def test_everything_committed_is_there_after_reopening(db: Path) -> None:
     made = payment(1, status="succeeded")
     made.refunds = [refund(1, made.id)]
     ev = event(1, made.id)
-    record = IdempotencyRecord("sk_test_a", "k", "f", 201, pack(b'{"id":"x"}'), T0)
+    record = IdempotencyRecord("sk_test_a", "k", "f", 201, b'{"id":"x"}', T0)
     endpoint = WebhookEndpoint("we_1", "http://x.test/", ["payment.succeeded"], "whsec_e", T0)
     planned, sent = delivery(1, ev), mark_sent(delivery(2, ev), 503)
     with store.transaction():
@@ -500,14 +513,13 @@ def test_everything_committed_is_there_after_reopening(db: Path) -> None:
 def test_a_delivery_keeps_no_copy_of_its_events_body(db: Path) -> None:
     store = SqliteStore(db)
     ev = event(1, payment(1).id)
-    other = delivery(2, ev)
-    other.packed = pack(b"{}")
+    other = replace(delivery(2, ev), body=b"{}")
     with store.transaction():
         store.add_event(ev)
         store.save_delivery(delivery(1, ev))
         store.save_delivery(other)
     stored = store._conn.execute("SELECT id, body FROM deliveries ORDER BY seq").fetchall()
-    assert stored == [(delivery(1, ev).id, None), (other.id, pack(b"{}"))]
+    assert stored == [(delivery(1, ev).id, None), (other.id, b"{}")]
     store.close()
 
 
@@ -621,7 +633,7 @@ def test_every_lookup_and_filter_uses_an_index(db: Path) -> None:
         store.save_refund(refund(1, made.id))
         store.add_event(ev)
         store.save_delivery(delivery(1, ev))
-        store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, pack(b"{}"), T0))
+        store.save_idempotency(IdempotencyRecord("s", "k", "f", 201, b"{}", T0))
         store.save_endpoint(WebhookEndpoint("we_1", "http://x.test/", ["*"], "whsec_1", T0))
         store.set_setting("a", "b")
     store.get_payment(made.id)

@@ -216,7 +216,7 @@ def test_errors_are_the_api_error_of_their_code(paysim):
         paysim.get_payment("pay_nothere")
     assert info.value.param == "id"
     with pytest.raises(errors.ParameterMissing) as info:
-        paysim.create_payment(currency="usd")
+        paysim.create_payment(amount=None, currency="usd")  # None: not sent
     assert info.value.param == "amount"
     payment = new(paysim)
     paysim.cancel(payment["id"])

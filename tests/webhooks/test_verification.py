@@ -27,9 +27,9 @@ from webhook_support import (
 )
 
 from pytest_paysim.core.clock import parse_time
+from pytest_paysim.core.signing import public_key_for
 from pytest_paysim.errors import WebhookVerificationError
 from pytest_paysim.webhooks import verify
-from pytest_paysim.core.signing import public_key_for
 
 MakeReceiver = Callable[..., Receiver]
 MakeEnv = Callable[..., Env]

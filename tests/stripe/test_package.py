@@ -1,0 +1,86 @@
+"""The ``pytest_paysim.stripe`` package as a whole: public names, docs that run, pure imports."""
+
+from __future__ import annotations
+
+import ast
+import doctest
+import importlib
+import inspect
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import pytest_paysim.stripe
+
+MODULES = [
+    "pytest_paysim.stripe",
+    "pytest_paysim.stripe.cards",
+    "pytest_paysim.stripe.errors",
+    "pytest_paysim.stripe.forms",
+    "pytest_paysim.stripe.objects",
+]
+PACKAGE = Path(pytest_paysim.stripe.__file__).parent
+
+ALLOWED_IMPORTS = (
+    "__future__",
+    "pytest_paysim.errors",
+    "pytest_paysim.core.cards",
+    "pytest_paysim.stripe",
+)
+"""What the dialect's building blocks may import besides the standard library: no HTTP code,
+no werkzeug, no SDK (``stripe`` is an optional extra)."""
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    """The order ruff's RUF022 keeps: CONSTANTS, then Classes, then functions."""
+    if name.isupper() or (name.upper() == name and "_" in name):
+        return (0, name)
+    if name[0].isupper():
+        return (1, name)
+    return (2, name)
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(name)
+
+
+def test_every_module_is_listed() -> None:
+    found = {f"pytest_paysim.stripe.{path.stem}" for path in PACKAGE.glob("*.py")}
+    assert found - {"pytest_paysim.stripe.__init__"} | {"pytest_paysim.stripe"} == set(MODULES)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_all_is_sorted_resolves_and_is_documented(name: str) -> None:
+    module = _module(name)
+    assert module.__doc__
+    names = list(module.__all__)
+    assert names == sorted(names, key=_isort_key)
+    for public in names:
+        value = getattr(module, public)
+        if inspect.isfunction(value) or inspect.isclass(value):
+            assert value.__doc__, f"{name}.{public} has no docstring of its own"
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_the_examples_in_the_docstrings_run(name: str) -> None:
+    result = doctest.testmod(_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda path: path.name)
+def test_imports_are_pure(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "absolute imports only"
+            modules = [node.module or ""]
+        else:
+            continue
+        for module in modules:
+            top = module.partition(".")[0]
+            assert top in sys.stdlib_module_names or module.startswith(ALLOWED_IMPORTS), module
