@@ -125,6 +125,7 @@ NATIVE_ONLY_CODES: frozenset[str] = frozenset(
         "method_not_allowed",
         "payment_unexpected_state",
         "route_missing",
+        "simulator_reset",
     }
 )
 """Codes of :mod:`pytest_paysim.errors` that Stripe does not have: never on the wire here."""
@@ -517,6 +518,13 @@ NATIVE_ANSWERS: dict[str, _Answer] = {
         "Invalid request: send the parameters as application/x-www-form-urlencoded.",
     ),
     "injected_fault": _fault,
+    "simulator_reset": _fixed(
+        409,
+        "invalid_request_error",
+        "",
+        "The simulator was reset (a new test began) while this request waited; nothing was "
+        "done. Send it again if it is still wanted.",
+    ),
     "invalid_json": _relabel,
     "idempotency_key_invalid": _relabel,
     "body_too_large": _relabel,

@@ -34,16 +34,22 @@ SPEC_ROWS: list[tuple[str, tuple[str, ...], str | None, str]] = [
     ("pay", (RPM, "failed"), "authorized", "payment.authorized"),
     ("pay", (RPM, "failed"), "failed", "payment.failed"),
     ("pay", (RPM, "failed"), RPM, "payment.requires_payment_method"),
+    ("pay", (RPM, "failed"), "requires_action", "payment.requires_action"),
+    ("authenticate", ("requires_action",), "succeeded", "payment.succeeded"),
+    ("authenticate", ("requires_action",), "authorized", "payment.authorized"),
+    ("authenticate", ("requires_action",), "failed", "payment.failed"),  # the card declines
+    ("authenticate", ("requires_action",), "failed", "payment.failed"),  # authentication fails
     ("capture", ("authorized",), "captured", "payment.captured"),
     ("capture", ("succeeded",), "captured", "payment.captured"),
     ("refund", ("succeeded", "captured"), None, "payment.refunded"),
     ("refund", ("succeeded", "captured"), "refunded", "payment.refunded"),
     ("refund", ("succeeded", "captured"), None, "payment.refund_failed"),
-    ("cancel", (RPM, "failed", "authorized"), "canceled", "payment.canceled"),
+    ("cancel", (RPM, "failed", "authorized", "requires_action"), "canceled", "payment.canceled"),
 ]
 
 SPEC_STATUSES = {
     RPM,
+    "requires_action",
     "authorized",
     "succeeded",
     "captured",
@@ -65,9 +71,9 @@ def test_transition_table_matches_spec_row_by_row() -> None:
         ), f"row {index}"
 
 
-def test_statuses_are_the_seven_of_the_spec() -> None:
+def test_statuses_are_the_eight_of_the_spec() -> None:
     assert set(tx.STATUSES) == SPEC_STATUSES
-    assert len(tx.STATUSES) == 7
+    assert len(tx.STATUSES) == 8
     every_status_in_table = {s for row in tx.TRANSITIONS for s in row.sources} | {
         row.target for row in tx.TRANSITIONS if row.target
     }

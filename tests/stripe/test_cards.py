@@ -117,7 +117,10 @@ def test_test_payment_methods(
     assert brand_of(number) == brand
     # The same outcome as the core's card table (a number the core does not list succeeds).
     core = TEST_CARDS.get(number)
-    if decline is None:
+    if action:
+        assert core is not None
+        assert (core.outcome, core.decline_code) == ("requires_action", decline)
+    elif decline is None:
         assert core is None or core.outcome == "succeed"
     else:
         assert core is not None
