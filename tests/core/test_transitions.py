@@ -91,7 +91,8 @@ def test_cases_of_one_operation_are_distinct() -> None:
         pytest.param("pay", {RPM, "failed"}, id="pay"),
         pytest.param("capture", {"authorized", "succeeded"}, id="capture"),
         pytest.param("refund", {"succeeded", "captured"}, id="refund"),
-        pytest.param("cancel", {RPM, "failed", "authorized"}, id="cancel"),
+        pytest.param("cancel", {RPM, "failed", "authorized", "requires_action"}, id="cancel"),
+        pytest.param("authenticate", {"requires_action"}, id="authenticate"),
     ],
 )
 def test_allowed_from_and_require(operation: str, allowed: set[str]) -> None:
@@ -153,6 +154,14 @@ def _cancel(sim: Simulator, pid: str) -> Any:
     return sim.cancel(pid)
 
 
+def _pay_3ds(sim: Simulator, pid: str) -> Any:
+    return sim.pay(pid, card_number="4000002760003184")
+
+
+def _authenticate(outcome: str) -> Step:
+    return lambda sim, pid: sim.authenticate(pid, outcome=outcome)
+
+
 class Start(NamedTuple):
     capture_method: str
     steps: tuple[Step, ...]
@@ -196,6 +205,12 @@ STARTS: dict[str, Start] = {
     "canceled-new": Start("automatic", (_cancel,), "canceled", (0, 0, 0)),
     "canceled-failed": Start("automatic", (_pay("fail"), _cancel), "canceled", (0, 0, 0)),
     "canceled-authorized": Start("manual", (_pay("succeed"), _cancel), "canceled", (0, 0, 0)),
+    "action-automatic": Start("automatic", (_pay_3ds,), "requires_action", (0, 0, 0)),
+    "action-manual": Start("manual", (_pay_3ds,), "requires_action", (0, 0, 0)),
+    "canceled-action": Start("automatic", (_pay_3ds, _cancel), "canceled", (0, 0, 0)),
+    "failed-authentication": Start(
+        "automatic", (_pay_3ds, _authenticate("fail")), "failed", (0, 0, 0)
+    ),
 }
 
 
@@ -210,6 +225,9 @@ OPERATIONS: dict[str, Step] = {
     "refund-full": _refund(None),
     "refund-forced-fail": _refund(PARTIAL_REFUND),  # after force_refund("fail"), below
     "cancel": lambda sim, pid: sim.cancel(pid, cancellation_reason="requested_by_customer"),
+    "pay-3ds": _pay_3ds,
+    "authenticate-succeed": _authenticate("succeed"),
+    "authenticate-fail": _authenticate("fail"),
 }
 
 
@@ -219,8 +237,16 @@ class After(NamedTuple):
     event: str
 
 
-_PAY_STARTS = ("new-automatic", "new-manual", "abandoned", "failed-automatic", "failed-manual")
-_AUTOMATIC = {"new-automatic", "abandoned", "failed-automatic"}
+_PAY_STARTS = (
+    "new-automatic",
+    "new-manual",
+    "abandoned",
+    "failed-automatic",
+    "failed-manual",
+    "failed-authentication",
+)
+_AUTOMATIC = {"new-automatic", "abandoned", "failed-automatic", "failed-authentication"}
+_ACTION_STARTS = ("action-automatic", "action-manual")
 
 # Everything the spec allows; every pair not listed must be a 409.
 ALLOWED: dict[tuple[str, str], After | type[Exception]] = {
@@ -297,7 +323,22 @@ ALLOWED: dict[tuple[str, str], After | type[Exception]] = {
     },
     **{
         (start, "cancel"): After("canceled", (0, 0, 0), "payment.canceled")
-        for start in (*_PAY_STARTS, "authorized")
+        for start in (*_PAY_STARTS, *_ACTION_STARTS, "authorized")
+    },
+    # 3-D Secure
+    **{
+        (start, "pay-3ds"): After("requires_action", (0, 0, 0), "payment.requires_action")
+        for start in _PAY_STARTS
+    },
+    ("action-automatic", "authenticate-succeed"): After(
+        "succeeded", (0, AMOUNT, 0), "payment.succeeded"
+    ),
+    ("action-manual", "authenticate-succeed"): After(
+        "authorized", (AMOUNT, 0, 0), "payment.authorized"
+    ),
+    **{
+        (start, "authenticate-fail"): After("failed", (0, 0, 0), "payment.failed")
+        for start in _ACTION_STARTS
     },
 }
 
