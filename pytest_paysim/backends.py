@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any, Protocol
 
+from pytest_paysim.core.calls import Call
 from pytest_paysim.core.clock import format_time, parse_time
 from pytest_paysim.core.faults import Fault
 from pytest_paysim.core.models import DeliveryAttempt
@@ -67,6 +68,7 @@ class Backend(Protocol):
     def webhook_secret(self) -> str: ...
     def webhook_public_key(self) -> str: ...
     def unexpected_errors(self) -> list[str]: ...
+    def calls(self) -> list[Call]: ...
     def deliveries(self) -> list[Delivery]: ...
     def wait_for_change(self, known: int, timeout: float) -> None: ...
     def busy(self) -> bool: ...
@@ -145,6 +147,9 @@ class LocalBackend:
 
     def unexpected_errors(self) -> list[str]:
         return self.sim.unexpected_errors()
+
+    def calls(self) -> list[Call]:
+        return self.sim.calls()
 
     def deliveries(self) -> list[Delivery]:
         generation = self.sim.generation
@@ -294,6 +299,9 @@ class RemoteBackend:
 
     def unexpected_errors(self) -> list[str]:
         return list(self._control("GET", "/_paysim/state")["unexpected_errors"])
+
+    def calls(self) -> list[Call]:
+        return [Call.from_dict(item) for item in self._control("GET", "/_paysim/calls")["data"]]
 
     def deliveries(self) -> list[Delivery]:
         items = self._control("GET", "/_paysim/deliveries")["data"]

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from pytest_paysim import errors
+from pytest_paysim.core.calls import Call, matching
 from pytest_paysim.core.cards import DECLINE_CODES
 from pytest_paysim.core.clock import parse_time
 from pytest_paysim.core.faults import Fault, When
@@ -141,6 +142,36 @@ class Paysim:
         self.webhooks.clear()  # the log object stays the one the test holds
         if settings.outcome is not None:
             self.force_outcome(settings.outcome, times=None)
+
+    @property
+    def calls(self) -> list[Call]:
+        """The API requests of this test so far, oldest first, each with its answer."""
+        return self._backend.calls()
+
+    def assert_called(self, method: str, path_glob: str, *, times: int | None = None) -> list[Call]:
+        """Assert that ``method`` ``path_glob`` was called (``times`` times, if given).
+
+        Both are globs (``"POST"``, ``"*"``; ``"/v1/payments/*/refund"``), the method in any
+        case. Returns the matching calls; fails listing every call of the test.
+        """
+        __tracebackhide__ = True
+        if times is not None and (isinstance(times, bool) or times < 0):
+            raise ValueError("times must be a whole number >= 0, or None for at least once")
+        made = self.calls
+        found = matching(made, method, path_glob)
+        if (times is None and found) or len(found) == times:
+            return found
+        wanted = "at least once" if times is None else _times(times) if times else "0 times"
+        headline = (
+            f"expected {method.upper()} {path_glob} to be called {wanted}, "
+            f"it was called {_times(len(found))}"
+        )
+        if not made:
+            raise AssertionError(f"{headline}; no API calls were made in this test")
+        lines = [f"{index}. {call.describe()}" for index, call in enumerate(made, 1)]
+        raise AssertionError(
+            f"{headline}; the API calls of this test ({len(made)}):\n  " + "\n  ".join(lines)
+        )
 
     def unexpected_errors(self) -> list[str]:
         """Tracebacks of simulator bugs (500s nobody injected) during this test."""
@@ -416,6 +447,10 @@ _ERRORS_BY_CODE: dict[str, type[ApiError]] = {
     for cls in vars(errors).values()
     if isinstance(cls, type) and issubclass(cls, ApiError) and cls is not ApiError
 }
+
+
+def _times(count: int) -> str:
+    return {0: "never", 1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 def _check_times(times: int | None) -> None:

@@ -54,6 +54,17 @@ class Fault:
             "drop_connection": self.drop_connection,
         }
 
+    def spec(self) -> dict[str, Any]:
+        """What the rule does to a request (a call's ``fault``): no counts."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "when": self.when,
+            "delay": self.delay,
+            "drop_connection": self.drop_connection,
+        }
+
 
 class Faults:
     """The faults of one test, matched in the order they were added."""

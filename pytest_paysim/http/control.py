@@ -134,6 +134,14 @@ def control_deliveries(ctx: RequestContext) -> tuple[int, Any]:
     }
 
 
+def control_calls(ctx: RequestContext) -> tuple[int, Any]:
+    return 200, {
+        "object": "list",
+        "data": [call.to_dict() for call in ctx.sim.calls()],
+        "has_more": False,
+    }
+
+
 def control_rotate(ctx: RequestContext) -> tuple[int, Any]:
     ctx.sim.rotate_webhook_secret()
     return 200, _state(ctx)
@@ -160,6 +168,7 @@ HANDLERS: dict[str, Handler] = {
     "control_get_clock": control_get_clock,
     "control_state": control_state,
     "control_deliveries": control_deliveries,
+    "control_calls": control_calls,
     "control_rotate": control_rotate,
 }
 """The handler of each ``/_paysim`` route, by the endpoint name in ``routes.ROUTES``."""
