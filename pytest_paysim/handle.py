@@ -141,7 +141,8 @@ class Paysim:
         self._reported = 0
         self.webhooks.clear()  # the log object stays the one the test holds
         if settings.outcome is not None:
-            self.force_outcome(settings.outcome, times=None)
+            # A setting of the test (or of a whole module), not an expectation: not strict.
+            self.force_outcome(settings.outcome, times=None, required=False)
 
     @property
     def calls(self) -> list[Call]:
@@ -192,8 +193,12 @@ class Paysim:
         payment_id: str | None = None,
         times: int | None = 1,
         decline_code: str | None = None,
+        required: bool = True,
     ) -> None:
-        """The next ``times`` pay attempts (of ``payment_id``, or of any) end in ``outcome``."""
+        """The next ``times`` pay attempts (of ``payment_id``, or of any) end in ``outcome``.
+
+        ``required=False``: the test may leave it unused (else strict mode fails the test).
+        """
         if outcome not in PAY_OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(PAY_OUTCOMES)}, not {outcome!r}")
         if decline_code is not None and (outcome != "fail" or decline_code not in DECLINE_CODES):
@@ -202,15 +207,25 @@ class Paysim:
             )
         _check_times(times)
         self._backend.force_outcome(
-            outcome, payment_id=payment_id, times=times, decline_code=decline_code
+            outcome,
+            payment_id=payment_id,
+            times=times,
+            decline_code=decline_code,
+            required=required,
         )
 
-    def force_refund_outcome(self, outcome: str = "fail", *, times: int | None = 1) -> None:
+    def force_refund_outcome(
+        self, outcome: str = "fail", *, times: int | None = 1, required: bool = True
+    ) -> None:
         """The next ``times`` refunds fail (status ``failed``, ``payment.refund_failed``)."""
         if outcome != "fail":
             raise ValueError("the only refund outcome to force is 'fail'")
         _check_times(times)
-        self._backend.force_refund_outcome(outcome, times=times)
+        self._backend.force_refund_outcome(outcome, times=times, required=required)
+
+    def clear_outcomes(self) -> None:
+        """Forget every forced outcome (pay and refund) of this test."""
+        self._backend.clear_outcomes()
 
     def inject_fault(
         self,
@@ -222,12 +237,14 @@ class Paysim:
         when: When = "before",
         delay: float = 0.0,
         drop_connection: bool = False,
+        required: bool = True,
     ) -> None:
         """Make the next ``times`` matching requests fail (``path`` is a glob).
 
         ``when="before"``: answered with the fault, never executed. ``when="after"``: executed
         and stored under its idempotency key, then the answer is lost. Only ``delay`` (no
-        ``status``): the request is slowed and then runs.
+        ``status``): the request is slowed and then runs. ``required=False``: the test may
+        leave it unused (else strict mode fails the test).
         """
         if when not in ("before", "after"):
             raise ValueError("when must be 'before' or 'after'")
@@ -250,8 +267,24 @@ class Paysim:
                 when=when,
                 delay=delay,
                 drop_connection=drop_connection,
+                required=required,
             )
         )
+
+    def clear_faults(self) -> None:
+        """Forget every injected fault of this test."""
+        self._backend.clear_faults()
+
+    def unused_rules(self) -> list[str]:
+        """The required faults and forced outcomes this test has not used up, described as
+        the calls that set them, with how often each was used (strict mode)."""
+        rules = self._backend.rules()
+        found = [_describe_fault(rule) for rule in rules["faults"] if _unused(rule)]
+        found += [_describe_outcome(rule) for rule in rules["outcomes"] if _unused(rule)]
+        found += [
+            _describe_refund_outcome(rule) for rule in rules["refund_outcomes"] if _unused(rule)
+        ]
+        return found
 
     def rotate_webhook_secret(self) -> str:
         """A new session secret; old and new both sign until the old one expires (24 h)."""
@@ -447,6 +480,60 @@ _ERRORS_BY_CODE: dict[str, type[ApiError]] = {
     for cls in vars(errors).values()
     if isinstance(cls, type) and issubclass(cls, ApiError) and cls is not ApiError
 }
+
+
+def _unused(rule: dict[str, Any]) -> bool:
+    """A required rule still to use: once at least (``times`` None), or up to ``times``.
+
+    A rule with a number of times leaves the simulator once used up, so one still there is
+    not used up.
+    """
+    if not rule.get("required", True):
+        return False
+    return rule["times"] is not None or not rule["used"]
+
+
+def _arguments(rule: dict[str, Any], *positional: Any, **named: Any) -> str:
+    """The call that set ``rule``: the arguments given, ``times`` when not the default 1."""
+    shown = [repr(value) for value in positional]
+    shown += [f"{name}={value!r}" for name, value in named.items() if value is not None]
+    times = None if rule["times"] is None else rule["times"] + rule["used"]
+    if times != 1:
+        shown.append(f"times={times}")
+    return ", ".join(shown)
+
+
+def _usage(rule: dict[str, Any]) -> str:
+    used = rule["used"]
+    if rule["times"] is None:
+        return "never used"
+    return (
+        f"used {used} of {used + rule['times']} {'time' if used + rule['times'] == 1 else 'times'}"
+    )
+
+
+def _describe_fault(rule: dict[str, Any]) -> str:
+    call = _arguments(
+        rule,
+        method=rule["method"],
+        path=rule["path"],
+        status=rule["status"],
+        when=rule["when"],
+        delay=rule["delay"] or None,
+        drop_connection=rule["drop_connection"] or None,
+    )
+    return f"inject_fault({call}): {_usage(rule)}"
+
+
+def _describe_outcome(rule: dict[str, Any]) -> str:
+    call = _arguments(
+        rule, rule["outcome"], payment_id=rule["payment_id"], decline_code=rule["decline_code"]
+    )
+    return f"force_outcome({call}): {_usage(rule)}"
+
+
+def _describe_refund_outcome(rule: dict[str, Any]) -> str:
+    return f"force_refund_outcome({_arguments(rule, rule['refund_outcome'])}): {_usage(rule)}"
 
 
 def _times(count: int) -> str:

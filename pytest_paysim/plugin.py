@@ -73,6 +73,7 @@ class Settings:
     auto_success_rate: float
     db: str | None
     https: bool
+    strict: bool = True
 
 
 @dataclass
@@ -89,6 +90,8 @@ class PluginState:
 
 STATE_KEY = pytest.StashKey[PluginState]()
 HANDLE_KEY = pytest.StashKey["Paysim | None"]()
+PASSED_KEY = pytest.StashKey[bool]()
+"""Set on a test item whose call phase passed (strict mode checks only those)."""
 
 
 # -- options ----------------------------------------------------------------------------------
@@ -171,6 +174,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("paysim_auto_success_rate", "chance that simulate=auto succeeds", default="0.5")
     parser.addini("paysim_db", "SQLite file for simulator state", default="")
     parser.addini("paysim_https", "serve TLS", type="bool", default=False)
+    parser.addini(
+        "paysim_strict",
+        "fail a test that leaves a fault or forced outcome it set unused (default true)",
+        type="bool",
+        default=True,
+    )
 
 
 def _option(config: pytest.Config, name: str, *, early: bool) -> Any:
@@ -239,6 +248,7 @@ def _resolve(config: pytest.Config, *, early: bool) -> Settings:
         auto_success_rate=rate,
         db=option("paysim_db", "paysim_db") or None,
         https=bool(option("paysim_https", "paysim_https")),
+        strict=bool(config.getini("paysim_strict")),
     )
 
 
@@ -501,6 +511,10 @@ def paysim(request: pytest.FixtureRequest, paysim_server: RunningServer) -> Iter
         problem = _simulator_errors(handle)
         if problem:
             pytest.fail(problem, pytrace=False)
+        if state.settings.strict and request.node.stash.get(PASSED_KEY, False):
+            problem = _unused_rules(handle)
+            if problem:
+                pytest.fail(problem, pytrace=False)
     finally:
         handle.close()
         request.node.stash[HANDLE_KEY] = None
@@ -547,6 +561,19 @@ def _simulator_errors(handle: Any) -> str | None:
     )
 
 
+def _unused_rules(handle: Paysim) -> str | None:
+    unused = handle.unused_rules()
+    if not unused:
+        return None
+    return (
+        f"paysim strict mode: this test set {len(unused)} "
+        f"{'rule' if len(unused) == 1 else 'rules'} it did not use up:\n"
+        + "".join(f"  {rule}\n" for rule in unused)
+        + "Use them, take them back (paysim.clear_faults(), paysim.clear_outcomes()), pass "
+        "required=False when a rule may go unused, or set paysim_strict = false in the ini file."
+    )
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     handle = item.stash.get(HANDLE_KEY, None)
@@ -564,4 +591,5 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     problem = _simulator_errors(handle) if handle is not None else None
     if problem:
         pytest.fail(problem, pytrace=False)
+    item.stash[PASSED_KEY] = True
     return result

@@ -753,13 +753,25 @@ class Simulator:
         payment_id: str | None = None,
         times: int | None = 1,
         decline_code: str | None = None,
+        required: bool = True,
     ) -> None:
-        """The next ``times`` pay attempts (of ``payment_id``, or of any) end in ``outcome``."""
-        self._forced.force(outcome, payment_id=payment_id, times=times, decline_code=decline_code)
+        """The next ``times`` pay attempts (of ``payment_id``, or of any) end in ``outcome``.
 
-    def force_refund_outcome(self, outcome: str, *, times: int | None = 1) -> None:
+        ``required``: the test expects the rule to be used up (its ``used`` count says).
+        """
+        self._forced.force(
+            outcome,
+            payment_id=payment_id,
+            times=times,
+            decline_code=decline_code,
+            required=required,
+        )
+
+    def force_refund_outcome(
+        self, outcome: str, *, times: int | None = 1, required: bool = True
+    ) -> None:
         """The next ``times`` refunds end in ``outcome`` (``"fail"``)."""
-        self._forced.force_refund(outcome, times=times)
+        self._forced.force_refund(outcome, times=times, required=required)
 
     def clear_outcomes(self) -> None:
         """Forget every forced outcome."""
@@ -807,11 +819,12 @@ class Simulator:
             return self._secrets.public_key
 
     def outcomes(self) -> dict[str, Any]:
-        """The forced outcomes in force: ``outcomes`` and ``refund_outcomes``."""
+        """The forced outcomes in force: ``outcomes`` and ``refund_outcomes``, each rule with
+        the ``times`` left, how often it was ``used`` and whether it is ``required``."""
         return self._forced.snapshot()
 
     def faults(self) -> list[dict[str, Any]]:
-        """The faults in force."""
+        """The faults in force, each with the ``times`` left, ``used`` and ``required``."""
         return self._faults.snapshot()
 
     def get_payment(self, payment_id: str) -> Payment:

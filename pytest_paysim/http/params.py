@@ -307,7 +307,9 @@ def _control_outcome_check(clean: dict[str, Any]) -> dict[str, Any]:
             param="outcome",
         )
     if "refund_outcome" in clean and ({"payment_id", "decline_code"} & clean.keys()):
-        raise ParameterInvalid("`refund_outcome` takes only `times`.", param="refund_outcome")
+        raise ParameterInvalid(
+            "`refund_outcome` takes only `times` and `required`.", param="refund_outcome"
+        )
     if "decline_code" in clean and clean.get("outcome") != "fail":
         raise ParameterInvalid(
             '`decline_code` goes only with `outcome: "fail"`.', param="decline_code"
@@ -507,6 +509,11 @@ RESET = Params(
         Param("clock", "string", "Freeze the clock at this ISO 8601 time.", check=_iso_time),
     ),
 )
+_REQUIRED = Param(
+    "required",
+    "boolean",
+    "Whether the rule is expected to be used up (default true; strict mode checks it).",
+)
 OUTCOMES = Params(
     "ForceOutcome",
     (
@@ -515,6 +522,7 @@ OUTCOMES = Params(
         _TIMES,
         Param("payment_id", "string", "Only this payment's attempts.", max_length=100),
         Param("decline_code", "string", "With `fail`: the decline code.", enum=DECLINE_CODES),
+        _REQUIRED,
     ),
     check=_control_outcome_check,
 )
@@ -545,6 +553,7 @@ FAULT = Params(
         ),
         Param("delay", "number", "Seconds to wait first.", minimum=0, maximum=60),
         Param("drop_connection", "boolean", "Close the connection without an answer."),
+        _REQUIRED,
     ),
 )
 CLOCK = Params(
