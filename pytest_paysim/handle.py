@@ -25,7 +25,18 @@ from pytest_paysim.inprocess import InProcessRouter
 from pytest_paysim.webhooks.log import WebhookLog
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, MutableMapping
+
     from _typeshed.wsgi import WSGIApplication
+
+    ASGIApplication = Callable[
+        [
+            MutableMapping[str, Any],
+            Callable[[], Awaitable[MutableMapping[str, Any]]],
+            Callable[[MutableMapping[str, Any]], Awaitable[None]],
+        ],
+        Awaitable[None],
+    ]
 
     from pytest_paysim.backends import Backend
 
@@ -293,23 +304,25 @@ class Paysim:
     # -- in-process routing -------------------------------------------------------------------
 
     def intercept(self, base_url: str) -> None:
-        """Route ``requests`` calls to ``base_url`` into the simulator, in process."""
+        """Route ``requests`` and ``httpx`` calls to ``base_url`` into the simulator, in
+        process (``httpx`` needs the ``[httpx]`` extra)."""
         if self._backend.local:
             from pytest_paysim.backends import LocalBackend
 
             assert isinstance(self._backend, LocalBackend)
-            self._routes().route(base_url, self._backend.app)
+            self._routes().route(base_url, self._backend.app, httpx=True)
         else:
-            self._routes().route(base_url, _Forwarder(self.url))
+            self._routes().route(base_url, _Forwarder(self.url), httpx=True)
 
-    def route_webhooks(self, base_url: str, wsgi_app: WSGIApplication) -> None:
-        """Deliver webhooks addressed to ``base_url`` into ``wsgi_app``, in process."""
+    def route_webhooks(self, base_url: str, app: WSGIApplication | ASGIApplication) -> None:
+        """Deliver webhooks addressed to ``base_url`` into ``app``, in process: a WSGI app
+        (Flask, Django) or an ASGI app (FastAPI, Starlette; needs the ``[asgi]`` extra)."""
         if not self._backend.local:
             raise ConfigurationError(
                 "route_webhooks needs the simulator in this process; with --paysim-url the "
                 "server delivers over the network, so give it a reachable webhook URL"
             )
-        self._routes().route(base_url, wsgi_app)
+        self._routes().route(base_url, app)
 
     def _routes(self) -> InProcessRouter:
         if self._router is None:
@@ -437,17 +450,21 @@ class _Forwarder:
         self.session.trust_env = False
 
     def __call__(self, environ: Any, start_response: Any) -> list[bytes]:
+        import requests
         from werkzeug.wrappers import Request
 
         request = Request(environ)
         headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
-        response = self.session.request(
-            request.method,
-            self.url + request.full_path.rstrip("?"),
-            data=request.get_data(),
-            headers=headers,
-            timeout=30,
-        )
+        try:
+            response = self.session.request(
+                request.method,
+                self.url + request.full_path.rstrip("?"),
+                data=request.get_data(),
+                headers=headers,
+                timeout=30,
+            )
+        except requests.ConnectionError as error:  # an injected drop_connection, most likely
+            raise ConnectionResetError(str(error)) from None
         start_response(
             f"{response.status_code} {response.reason}",
             [(k, v) for k, v in response.headers.items() if k.lower() not in _HOP_HEADERS],
