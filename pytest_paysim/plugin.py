@@ -551,6 +551,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Off, say how many tests were skipped for it and how to turn it on (no ``-rs`` needed)."""
+    state = terminalreporter.config.stash.get(STATE_KEY, None)
+    if state is not None and state.settings.enabled:
+        return
+    skipped = sum(
+        _skipped_for_paysim(report) for report in terminalreporter.stats.get("skipped", ())
+    )
+    if skipped:
+        tests = "1 test that needs it was" if skipped == 1 else f"{skipped} tests that need it were"
+        terminalreporter.write_line(
+            f"paysim is off: {tests} skipped; turn it on with `pytest --paysim`, "
+            "or `paysim = true` in the ini file"
+        )
+
+
+def _skipped_for_paysim(report: Any) -> bool:
+    longrepr = getattr(report, "longrepr", None)
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else longrepr
+    return SKIP_REASON in str(reason)
+
+
 def _simulator_errors(handle: Any) -> str | None:
     errors: list[str] = handle.take_unexpected_errors()
     if not errors:
