@@ -6,7 +6,9 @@ simulator, from ``requests`` and from ``httpx``) and ``paysim.route_webhooks(bas
 *private* ``responses.RequestsMock`` that passes every other request through, never the global
 one, so a test's own ``responses`` mocks are left alone; ``httpx`` calls through a respx
 router of its own (``_httpx_routes``) that leaves other requests to the test's own respx
-routers. An ASGI app is run through a2wsgi's ``ASGIMiddleware`` on an event loop of its own::
+routers. An ASGI app is run through a2wsgi's ``ASGIMiddleware``, on one event loop in a daemon
+thread that the whole process shares (started on first use, never stopped: a delivery still
+running into an app when its test ends finishes instead of hanging its sender)::
 
     router = InProcessRouter()
     router.route("https://api.gateway.example", simulator_app, httpx=True)
@@ -49,7 +51,6 @@ class InProcessRouter:
         self._mock: responses.RequestsMock | None = None
         self._installed: Any = None
         self._httpx: HttpxRoutes | None = None
-        self._loops: list[tuple[asyncio.AbstractEventLoop, threading.Thread]] = []
         self.routes: dict[str, WSGIApplication] = {}
 
     def route(self, base_url: str, app: Any, *, httpx: bool = False) -> None:
@@ -96,7 +97,8 @@ class InProcessRouter:
         return self._httpx
 
     def _as_wsgi(self, app: Any) -> WSGIApplication:
-        """``app`` itself when it is a WSGI app; an ASGI app runs on a loop of its own."""
+        """``app`` itself when it is a WSGI app; an ASGI app, adapted to run on the shared
+        event loop."""
         if not is_asgi(app):
             wsgi_app: WSGIApplication = app
             return wsgi_app
@@ -107,15 +109,11 @@ class InProcessRouter:
                 f"{app!r} is an ASGI app; delivering into it needs a2wsgi: "
                 "pip install 'pytest-paysim[asgi]'"
             ) from None
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="paysim-asgi", daemon=True)
-        thread.start()
-        self._loops.append((loop, thread))
-        wrapped: Any = ASGIMiddleware(app, loop=loop)  # its own spelling of the WSGI types
+        wrapped: Any = ASGIMiddleware(app, loop=_asgi_loop())  # its spelling of WSGI types
         return cast("WSGIApplication", wrapped)
 
     def stop(self) -> None:
-        """Undo the patching; stop the event loops of ASGI apps."""
+        """Undo the patching."""
         if self._mock is not None:
             current = HTTPAdapter.send
             self._mock.stop(allow_assert=False)
@@ -128,13 +126,21 @@ class InProcessRouter:
         if self._httpx is not None:
             self._httpx.stop(quiet=True)
             self._httpx = None
-        for loop, thread in self._loops:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=5)
-            if not thread.is_alive():
-                loop.close()
-        self._loops.clear()
         self.routes.clear()
+
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _asgi_loop() -> asyncio.AbstractEventLoop:
+    """The event loop ASGI apps run on: one per process, in a daemon thread."""
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="paysim-asgi", daemon=True).start()
+        return _loop
 
 
 def is_asgi(app: Any) -> bool:
