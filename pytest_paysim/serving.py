@@ -108,14 +108,21 @@ class QuietHandler(WSGIRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Errors found before the app runs (a malformed request line, headers too long) are
         JSON like every other error of the API, never http.server's HTML page."""
-        body = _json_error(
-            "request_malformed",
+        self.send_json_error(
+            code,
             f"The HTTP request could not be read ({code} {message or ''}); "
             "send a well-formed HTTP/1.1 request with shorter lines.",
+            reason=message,
         )
+
+    def send_json_error(self, code: int, message: str, *, reason: str | None = None) -> None:
+        """A ``request_malformed`` error with this status and message; the connection closes."""
+        body = _json_error("request_malformed", message)
         self.close_connection = True
+        if not self.command:  # the request line was refused: answer with a status line anyway
+            self.request_version = self.protocol_version
         try:
-            self.send_response(code, message)
+            self.send_response(code, reason)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Connection", "close")
@@ -198,32 +205,59 @@ class KeepAliveHandler(QuietHandler):
             return -2
         return int(text)
 
-    def _read_body(self, environ: WSGIEnvironment) -> bool:
-        """Read the whole body into ``wsgi.input``; False if the connection must close after."""
+    def _read_body(self, environ: WSGIEnvironment) -> str | None:
+        """Read the whole body into ``wsgi.input``; or say why it could not be (the request is
+        then answered 400 without the app). Sets ``close_connection`` when the connection
+        cannot carry another request after the answer."""
+        environ["wsgi.input"] = io.BytesIO(b"")
         transfer = self.headers.get_all("Transfer-Encoding")
         if transfer:
+            closes = self.close_connection  # as the request asked (parse_request)
+            self.close_connection = True  # unless the body turns out whole and plain
             codings = [c.strip().lower() for v in transfer for c in str(v).split(",")]
+            if codings != ["chunked"]:
+                return (
+                    f"Transfer-Encoding {', '.join(codings)[:100]} is not supported; send the "
+                    "body with a Content-Length, or chunked."
+                )
             environ.pop("CONTENT_LENGTH", None)  # RFC 9112 6.3: Transfer-Encoding wins
-            if codings[-1:] != ["chunked"]:
-                environ["wsgi.input"] = io.BytesIO(b"")
-                return False  # no way to tell where this body ends
-            body, complete = self._read_chunked()
+            body, state = self._read_chunked()
+            if state == "malformed":
+                return (
+                    "The chunked body is malformed; send each chunk size in hexadecimal and "
+                    "end each line with CRLF."
+                )
+            if state == "cut":
+                return "The chunked body ended before its last chunk; send the whole body."
             environ["wsgi.input"] = io.BytesIO(body)
             environ["wsgi.input_terminated"] = True
-            # With a Content-Length as well, the client and a proxy may disagree on framing.
-            return complete and len(codings) == 1 and self.headers.get("Content-Length") is None
+            if state == "whole" and self.headers.get("Content-Length") is None:
+                # With a Content-Length as well, a client and a proxy may disagree on where
+                # this body ends: answer, then close.
+                self.close_connection = closes
+            return None
         length = self._declared_length()
         if length == -1:
-            environ["wsgi.input"] = io.BytesIO(b"")
-            return True
-        if length < 0 or length > MAX_BODY_BYTES:
-            # Malformed (the app reads it as no body) or too large (the app answers 413 from
-            # the header): not read at all, and the connection closes after the answer.
-            environ["wsgi.input"] = io.BytesIO(b"")
-            return False
+            return None
+        if length == -2:
+            self.close_connection = True
+            return (
+                "The Content-Length header is not one non-negative whole number; send the "
+                "body's length in bytes."
+            )
+        if length > MAX_BODY_BYTES:
+            # The app answers 413 from the header; the rest is never read, the connection closes.
+            self.close_connection = True
+            return None
         body = self._read_exact(length, time.monotonic() + self.server.body_timeout)
+        if len(body) < length:
+            self.close_connection = True
+            return (
+                f"The body ended after {len(body)} of the {length} bytes its Content-Length "
+                "announced (closed or too slow); send the whole body."
+            )
         environ["wsgi.input"] = io.BytesIO(body)
-        return len(body) == length
+        return None
 
     def _read_exact(self, size: int, deadline: float) -> bytes:
         """Up to ``size`` bytes: fewer if the client closes, stalls or misses the deadline."""
@@ -249,43 +283,50 @@ class KeepAliveHandler(QuietHandler):
             left -= len(chunk)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    def _read_chunked(self) -> tuple[bytes, bool]:
-        """A chunked body, decoded, up to one byte over the limit; and whether it was whole."""
+    def _read_chunked(self) -> tuple[bytes, str]:
+        """A chunked body, decoded, up to one byte over the limit, and how it ended: ``whole``,
+        ``over`` (the limit), ``cut`` (closed, stalled, too slow) or ``malformed``."""
         deadline = time.monotonic() + self.server.body_timeout
         body = bytearray()
         try:
             while True:
                 line = self.rfile.readline(_MAX_CHUNK_LINE + 1)
+                if not line.endswith(b"\n"):
+                    return bytes(body), _unfinished(line)
                 size_text = line.split(b";", 1)[0].strip()
-                if not line.endswith(b"\n") or not _CHUNK_SIZE.fullmatch(size_text):
-                    return bytes(body), False
+                if not _CHUNK_SIZE.fullmatch(size_text):
+                    return bytes(body), "malformed"
                 size = int(size_text, 16)
                 if size == 0:
                     for _ in range(_MAX_TRAILERS):  # trailer fields, then an empty line
                         trailer = self.rfile.readline(_MAX_CHUNK_LINE + 1)
                         if trailer in (b"\r\n", b"\n"):
-                            return bytes(body), True
+                            return bytes(body), "whole"
                         if not trailer.endswith(b"\n"):
-                            break
-                    return bytes(body), False
+                            return bytes(body), _unfinished(trailer)
+                    return bytes(body), "malformed"
                 wanted = min(size, MAX_BODY_BYTES + 1 - len(body))
                 data = self._read_exact(wanted, deadline)
                 body += data
-                if len(data) < size:  # over the limit, or cut short
-                    return bytes(body), False
-                if self.rfile.readline(3) not in (b"\r\n", b"\n"):
-                    return bytes(body), False
+                if len(data) < wanted:
+                    return bytes(body), "cut"
+                if len(body) > MAX_BODY_BYTES:
+                    return bytes(body), "over"  # the app answers 413; the rest is never read
+                ending = self.rfile.readline(3)
+                if ending not in (b"\r\n", b"\n"):
+                    return bytes(body), "cut" if not ending else "malformed"
         except (OSError, ValueError):
-            return bytes(body), False
+            return bytes(body), "cut"
 
     # -- the app ----------------------------------------------------------------------------
 
     def run_wsgi(self) -> None:
         """Read the body, call the app, write its answer in as few writes as it allows."""
         environ = self.environ = self.make_environ()
-        keep = self._read_body(environ)
-        if not keep:
-            self.close_connection = True
+        problem = self._read_body(environ)
+        if problem is not None:
+            self.send_json_error(400, problem)
+            return
         self.connection.settimeout(self.server.io_timeout)
         state = _Answer(self)
 
@@ -312,6 +353,11 @@ class KeepAliveHandler(QuietHandler):
             close = getattr(result, "close", None)
             if close is not None:
                 close()
+
+
+def _unfinished(line: bytes) -> str:
+    """Why a line of a chunked body has no end: ``cut`` short, or ``malformed`` (too long)."""
+    return "cut" if len(line) <= _MAX_CHUNK_LINE else "malformed"
 
 
 class _Answer:
