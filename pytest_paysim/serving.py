@@ -82,6 +82,8 @@ CLOSE_WAIT_SECONDS = 0.5
 """How long ``server_close()`` waits for handler threads once their connections are shut."""
 
 _MAX_LINE = 65536
+_MAX_HEADERS = 100
+_FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")  # what http.server's email parser took
 _MAX_CHUNK_LINE = 1024
 _MAX_TRAILERS = 100
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
@@ -183,6 +185,84 @@ class KeepAliveHandler(QuietHandler):
         if not self.parse_request():  # the error is sent; close_connection is set
             return
         self.run_wsgi()
+
+    def parse_request(self) -> bool:
+        """The request line, checked as ``http.server`` checks it, and the header fields read
+        line by line into an ``HTTPMessage`` (``http.server`` runs the email parser on them,
+        which costs about 30 µs a request). False, with the error sent, for a bad request."""
+        self.command = ""
+        self.request_version = self.default_request_version
+        self.close_connection = True
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = self.requestline.split()
+        if not words:
+            return False
+        if len(words) >= 3:
+            version = _version_number(words[-1])
+            if version is None:
+                self.send_error(400, f"Bad request version ({words[-1]!r})")
+                return False
+            if version >= (2, 0):
+                self.send_error(505, f"Invalid HTTP version ({words[-1][5:]})")
+                return False
+            self.close_connection = version < (1, 1)
+            self.request_version = words[-1]
+        if not 2 <= len(words) <= 3:
+            self.send_error(400, f"Bad request syntax ({self.requestline!r})")
+            return False
+        command, path = words[:2]
+        if len(words) == 2:
+            self.close_connection = True
+            if command != "GET":
+                self.send_error(400, f"Bad HTTP/0.9 request type ({command!r})")
+                return False
+        self.command = command
+        # As http.server does: '//host/x' is a path, never an absolute URL to redirect to.
+        self.path = "/" + path.lstrip("/") if path.startswith("//") else path
+        problem = self._read_fields()
+        if problem is not None:
+            self.send_error(*problem)
+            return False
+        connection = self.headers.get("Connection", "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive":
+            self.close_connection = False
+        expect = self.headers.get("Expect", "").lower()
+        if expect == "100-continue" and self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
+
+    def _read_fields(self) -> tuple[int, str] | None:
+        """Read the header fields into ``self.headers``; or the error status and reason."""
+        headers = self.headers = self.MessageClass()
+        readline = self.rfile.readline
+        count = 0
+        name = value = ""
+        while True:
+            line = readline(_MAX_LINE + 1)
+            if len(line) > _MAX_LINE:
+                return 431, "Line too long"
+            if line in (b"\r\n", b"\n", b""):
+                break
+            count += 1
+            if count > _MAX_HEADERS:
+                return 431, "Too many headers"
+            text = line.decode("iso-8859-1").rstrip("\r\n")
+            if text[:1] in (" ", "\t"):  # an obsolete folded line continues the field before
+                if not name:
+                    return 400, "Bad header line"
+                value = value + " " + text.strip(" \t")
+                continue
+            if name:
+                headers[name] = value
+            name, colon, value = text.partition(":")
+            if not colon or not _FIELD_NAME.fullmatch(name):
+                return 400, "Bad header line"
+            value = value.strip(" \t")
+        if name:
+            headers[name] = value
+        return None
 
     def handle_expect_100(self) -> bool:
         """``100 Continue`` only for a body that will be read."""
@@ -353,6 +433,16 @@ class KeepAliveHandler(QuietHandler):
             close = getattr(result, "close", None)
             if close is not None:
                 close()
+
+
+def _version_number(version: str) -> tuple[int, int] | None:
+    """``HTTP/1.1`` as ``(1, 1)``; None when it is not an HTTP version (http.server's rule)."""
+    if not version.startswith("HTTP/"):
+        return None
+    parts = version[5:].split(".")
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) <= 10 for p in parts):
+        return None
+    return int(parts[0]), int(parts[1])
 
 
 def _unfinished(line: bytes) -> str:

@@ -508,6 +508,40 @@ def test_errors_before_the_app_are_json_and_close(server: PaysimServer, raws: li
         assert raw.closed_by_server()
 
 
+def test_header_fields_are_read_as_http_server_reads_them(
+    server: PaysimServer, raws: list[Raw]
+) -> None:
+    raw = Raw(server.port)
+    raws.append(raw)
+    key = server.api_key
+    raw.send(
+        b"GET /v1/payments HTTP/1.1\r\nHost: x\r\nAuthorization:\tBearer\r\n "
+        + key.encode()
+        + b"  \r\nX-Empty:\r\n\r\n"
+    )
+    status, headers, body = raw.response()  # a folded line continues the field before it
+    assert status == 200, body
+    assert "connection" not in headers
+
+    for request, status in (
+        (b"GET /health HTTP/1.1\r\nHost : x\r\n\r\n", 400),
+        (b"GET /health HTTP/1.1\r\nno colon\r\n\r\n", 400),
+        (b"GET /health HTTP/1.1\r\n folded-first: x\r\n\r\n", 400),
+        (b"GET /health HTTP/1.1\r\n" + b"X-A: 1\r\n" * 101 + b"\r\n", 431),
+        (b"GET /health HTTP/2.0\r\n\r\n", 505),
+    ):
+        bad = Raw(server.port)
+        raws.append(bad)
+        bad.send(request)
+        got, headers, body = bad.response()
+        assert got == status, request[:40]
+        assert json.loads(body)["error"]["code"] == "request_malformed"
+        assert headers["connection"] == "close"
+        assert bad.closed_by_server()
+    raw.send(b"GET /health HTTP/1.1\r\n" + b"X-A: 1\r\n" * 100 + b"\r\n")
+    assert raw.response()[0] == 200
+
+
 # -- idle time, the bound, stopping -------------------------------------------------------
 
 
