@@ -25,6 +25,7 @@ import io
 import json
 import os
 import pstats
+import queue
 import re
 import selectors
 import signal
@@ -33,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -280,16 +281,15 @@ class ServerProcess:
             self.command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO
         )
         assert process.stdout is not None
-        selector = selectors.DefaultSelector()
-        selector.register(process.stdout, selectors.EVENT_READ)
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=_forward_lines, args=(process.stdout, lines), daemon=True).start()
         deadline = time.monotonic() + self.start_timeout
         try:
             while not (self.url and self.api_key):
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"{' '.join(self.command[1:])} did not start")
-                if not selector.select(0.1):
-                    continue
-                line = process.stdout.readline()
+                try:
+                    line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    raise RuntimeError(f"{' '.join(self.command[1:])} did not start") from None
                 found = re.match(r"\s*(url|api key):\s+(\S+)", line)
                 if found and found.group(1) == "url":
                     self.url = found.group(2)
@@ -298,8 +298,6 @@ class ServerProcess:
         except BaseException:
             self.stop()
             raise
-        finally:
-            selector.close()
         return self
 
     def reset(self) -> None:
@@ -338,6 +336,13 @@ class ServerProcess:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _forward_lines(stream: Iterable[str], lines: queue.Queue[str]) -> None:
+    """Every line of ``stream`` into ``lines`` (an empty string at the end)."""
+    for line in stream:
+        lines.put(line)
+    lines.put("")
 
 
 def run(quick: bool) -> Section:
