@@ -631,20 +631,30 @@ class KeepAliveWSGIServer(ThreadedWSGIServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """A thread for the connection, or a 503 when ``max_connections`` are open."""
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name=f"paysim-http-{self.port}-{next(self._numbers)}",
+            daemon=True,
+        )
         with self._lock:
             self.accepted += 1
             full = len(self._connections) >= self.max_connections
-            if not full and not self.stopping:
-                thread = threading.Thread(
-                    target=self.process_request_thread,
-                    args=(request, client_address),
-                    name=f"paysim-http-{self.port}-{next(self._numbers)}",
-                    daemon=True,
-                )
+            admitted = not full and not self.stopping
+            if admitted:
                 self._connections[request] = thread
+            else:
+                self.refused += 1
+        if admitted:
+            # Started outside the lock: a start waits for the new thread to run, and threads
+            # that are done wait on the lock to leave; holding it here made them queue up.
+            try:
                 thread.start()
                 return
-            self.refused += 1
+            except RuntimeError:  # no thread to be had: as if the bound were reached
+                with self._lock:
+                    self._connections.pop(request, None)
+                full = True
         if full and not self.stopping:
             self._refuse(request)
         self.shutdown_request(request)
@@ -689,7 +699,7 @@ class KeepAliveWSGIServer(ThreadedWSGIServer):
         deadline = time.monotonic() + timeout
         current = threading.current_thread()
         for _, thread in items:
-            if thread is not current:
+            if thread is not current and thread.ident is not None:  # started
                 thread.join(max(0.0, deadline - time.monotonic()))
 
     def server_close(self) -> None:

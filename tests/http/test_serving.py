@@ -192,6 +192,36 @@ def test_concurrent_sessions_keep_one_connection_each(start_server: StartServer)
     assert payment_count(paysim) == 8 * 15
 
 
+def test_clients_that_close_every_time_never_fill_the_bound(start_server: StartServer) -> None:
+    # Threads done with their connection used to queue on the lock the accept loop held while
+    # starting the next thread: 8 reconnecting clients reached the bound of 64 on a busy machine.
+    paysim = start_server()
+    server = keep_alive_server(paysim)
+    failures: list[BaseException] = []
+
+    def client() -> None:
+        try:
+            with requests.Session() as session:
+                session.trust_env = False
+                session.headers["Authorization"] = f"Bearer {paysim.api_key}"
+                session.headers["Connection"] = "close"
+                for _ in range(40):
+                    answer = session.get(paysim.url + "/v1/payments", timeout=TIMEOUT)
+                    assert answer.status_code == 200, answer.text
+                    assert answer.headers["Connection"] == "close"
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert failures == []
+    assert (server.accepted, server.refused) == (8 * 40, 0)
+
+
 def test_an_unread_body_does_not_spoil_the_next_request(
     server: PaysimServer, raws: list[Raw]
 ) -> None:
