@@ -21,8 +21,9 @@ per-request part of the handler so that a connection can safely carry many reque
   ``body_timeout``.
 - At most ``max_connections`` connections are open at once; one more is answered 503 JSON
   (``too_many_connections``) and closed, without a thread.
-- ``server_close()`` shuts down every open connection, which wakes handler threads blocked
-  waiting for a request, and waits a moment for their threads to end.
+- ``server_close()`` shuts down every idle connection at once, which wakes handler threads
+  blocked waiting for a request, lets requests in flight finish for a moment, then shuts the
+  rest down and waits a moment for their threads to end.
 - Errors found before the app runs (a malformed request line, headers too long) are JSON, like
   every other error of the API.
 
@@ -78,8 +79,11 @@ IO_TIMEOUT_SECONDS = 10.0
 """How long one read or write of a request (its headers, its body, the answer) may stall."""
 BODY_TIMEOUT_SECONDS = 30.0
 """How long a whole request body may take to arrive."""
-CLOSE_WAIT_SECONDS = 0.5
-"""How long ``server_close()`` waits for handler threads once their connections are shut."""
+CLOSE_GRACE_SECONDS = 0.3
+"""How long ``server_close()`` lets requests in flight finish before it shuts their
+connections too (idle ones are shut at once)."""
+CLOSE_WAIT_SECONDS = 0.2
+"""How long ``server_close()`` then waits for the last handler threads to end."""
 
 _MAX_LINE = 65536
 _MAX_HEADERS = 100
@@ -165,8 +169,10 @@ class KeepAliveHandler(QuietHandler):
     def handle_one_request(self) -> None:
         """Wait (at most ``idle_timeout``) for a request line, then read and answer it."""
         self.close_connection = True
-        self.connection.settimeout(self.server.idle_timeout)
+        if not self.server.wait_begins(self.connection):  # the server is stopping
+            return
         try:
+            self.connection.settimeout(self.server.idle_timeout)
             line = self.rfile.readline(_MAX_LINE + 1)
             for _ in range(4):  # RFC 9112 2.2: ignore empty lines before the request line
                 if line not in (b"\r\n", b"\n"):
@@ -174,6 +180,8 @@ class KeepAliveHandler(QuietHandler):
                 line = self.rfile.readline(_MAX_LINE + 1)
         except (OSError, ValueError):  # idle too long, reset, or shut down by server_close()
             return
+        finally:
+            self.server.wait_ends(self.connection)
         if not line or self.server.stopping:
             return
         self.connection.settimeout(self.server.io_timeout)
@@ -591,6 +599,7 @@ class KeepAliveWSGIServer(ThreadedWSGIServer):
         self.stopping = False
         self._lock = threading.Lock()
         self._connections: dict[socket.socket, threading.Thread] = {}
+        self._waiting: set[socket.socket] = set()  # idle: waiting for a request line
         self._numbers = itertools.count(1)
         self._date = (0, "")
         super().__init__(
@@ -688,17 +697,43 @@ class KeepAliveWSGIServer(ThreadedWSGIServer):
                 self._connections.pop(request, None)  # a socket whose descriptor was reused
             self.shutdown_request(request)
 
-    def close_connections(self, timeout: float = CLOSE_WAIT_SECONDS) -> None:
-        """Shut down every open connection (waking idle ones) and wait for their threads."""
+    def wait_begins(self, connection: socket.socket) -> bool:
+        """A handler is about to wait for its next request; False once the server stops."""
+        with self._lock:
+            if self.stopping:
+                return False
+            self._waiting.add(connection)
+            return True
+
+    def wait_ends(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._waiting.discard(connection)
+
+    def close_connections(
+        self, grace: float = CLOSE_GRACE_SECONDS, wait: float = CLOSE_WAIT_SECONDS
+    ) -> None:
+        """Stop serving connections: shut idle ones at once (their threads wake up from
+        waiting), give requests in flight ``grace`` seconds to be answered, then shut their
+        connections too and wait up to ``wait`` seconds more for the threads to end."""
         with self._lock:
             self.stopping = True
-            items = list(self._connections.items())
-            for connection, _ in items:
+            threads = list(self._connections.values())
+            for connection in self._waiting:
                 with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
+        self._join(threads, grace)
+        with self._lock:
+            threads = list(self._connections.values())
+            for connection in self._connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+        self._join(threads, wait)
+
+    @staticmethod
+    def _join(threads: list[threading.Thread], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         current = threading.current_thread()
-        for _, thread in items:
+        for thread in threads:
             if thread is not current and thread.ident is not None:  # started
                 thread.join(max(0.0, deadline - time.monotonic()))
 

@@ -657,3 +657,29 @@ def test_stop_is_quick_with_idle_connections_and_leaves_no_thread(
     assert not any(t.is_alive() for t in handler_threads)
     for raw in idle:
         assert raw.closed_by_server()
+
+
+def test_a_request_in_flight_is_answered_before_stop_ends(start_server: StartServer) -> None:
+    paysim = start_server()
+    server = keep_alive_server(paysim)
+    paysim.client.post("/_paysim/faults", json={"path": "/v1/payments", "delay": 0.15})
+    answers: list[requests.Response | BaseException] = []
+
+    def create() -> None:
+        try:
+            answers.append(
+                paysim.client.post("/v1/payments", json={"amount": 1, "currency": "usd"})
+            )
+        except BaseException as error:
+            answers.append(error)
+
+    thread = threading.Thread(target=create, daemon=True)
+    thread.start()
+    wait_until(lambda: server.open_connections == 1 and not server._waiting)
+    began = time.monotonic()
+    paysim.stop()
+    assert time.monotonic() - began < 1.0
+    thread.join(TIMEOUT)
+    [answer] = answers
+    assert isinstance(answer, requests.Response), answer
+    assert answer.status_code == 201
