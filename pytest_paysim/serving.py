@@ -9,13 +9,14 @@ per-request part of the handler so that a connection can safely carry many reque
 - The request body is read before the app runs, up to ``MAX_BODY_BYTES`` (the app's own
   limit), within a deadline, and handed to the app as a ``BytesIO``. Nothing unread is left on
   the connection, so the next request line starts where it should. A body that stops early
-  (the client closed it, or stalled past the timeout) reaches the app truncated, which
-  answers 400 ``invalid_json``, and the connection is closed.
+  (the client closed it, or stalled past the timeout) or cannot be framed (a malformed
+  ``Content-Length`` or chunked body) is answered 400 ``request_malformed`` without the app,
+  and the connection is closed.
 - A ``Content-Length`` over the limit is not read at all: the app answers 413
   ``body_too_large`` from the header, and the connection is closed without reading the rest
   (werkzeug drains it, so a client that waits for the answer before sending more hangs).
-- Chunked bodies are decoded here, up to the limit; a chunked body with a ``Content-Length``
-  too, a malformed one, or one over the limit is answered and the connection closed.
+- Chunked bodies are decoded here, up to the limit; after one that also had a
+  ``Content-Length``, or went over the limit (413 from the app), the connection is closed.
 - Each connection waits at most ``idle_timeout`` seconds for its next request, and each read
   or write of a request at most ``io_timeout`` seconds; a body must arrive within
   ``body_timeout``.
@@ -333,6 +334,7 @@ class KeepAliveHandler(QuietHandler):
                 "The Content-Length header is not one non-negative whole number; send the "
                 "body's length in bytes."
             )
+        environ["CONTENT_LENGTH"] = str(length)  # "5, 5" and repeated fields as one number
         if length > MAX_BODY_BYTES:
             # The app answers 413 from the header; the rest is never read, the connection closes.
             self.close_connection = True

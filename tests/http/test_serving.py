@@ -507,6 +507,15 @@ def test_a_repeated_equal_content_length_is_fine(server: PaysimServer, raws: lis
     assert "connection" not in headers
     raw.request("GET", "/health")
     assert raw.response()[0] == 200
+    raw.send(
+        f"POST /v1/payments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.api_key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(CREATE)}, {len(CREATE)}"
+        "\r\n\r\n".encode()
+        + CREATE
+    )
+    status, _, body = raw.response()
+    assert status == 201, body
+    assert json.loads(body)["amount"] == 1999
 
 
 def test_http_1_0_keeps_alive_only_when_asked(server: PaysimServer, raws: list[Raw]) -> None:
