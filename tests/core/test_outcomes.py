@@ -182,8 +182,22 @@ def test_take_pay_outcome_order_and_snapshot() -> None:
     forced.force("succeed", payment_id="pay_a", times=1)
     assert forced.snapshot() == {
         "outcomes": [
-            {"outcome": "fail", "times": 1, "payment_id": None, "decline_code": "fraudulent"},
-            {"outcome": "succeed", "times": 1, "payment_id": "pay_a", "decline_code": None},
+            {
+                "outcome": "fail",
+                "times": 1,
+                "payment_id": None,
+                "decline_code": "fraudulent",
+                "required": True,
+                "used": 0,
+            },
+            {
+                "outcome": "succeed",
+                "times": 1,
+                "payment_id": "pay_a",
+                "decline_code": None,
+                "required": True,
+                "used": 0,
+            },
         ],
         "refund_outcomes": [],
     }
