@@ -18,7 +18,7 @@ from pytest_paysim import errors
 from pytest_paysim.core.calls import Call, matching
 from pytest_paysim.core.cards import DECLINE_CODES
 from pytest_paysim.core.clock import parse_time
-from pytest_paysim.core.faults import Fault, When
+from pytest_paysim.core.faults import FAULT_TIMINGS, Fault, When
 from pytest_paysim.core.outcomes import AUTHENTICATION_OUTCOMES, FORCED_OUTCOMES
 from pytest_paysim.errors import ApiError, ConfigurationError
 from pytest_paysim.inprocess import InProcessRouter
@@ -216,6 +216,7 @@ class Paysim:
             raise ValueError(
                 f"outcome must be one of {', '.join(FORCED_OUTCOMES)}, not {outcome!r}"
             )
+        _check_text("payment_id", payment_id)
         if decline_code is not None and (
             outcome not in ("fail", "requires_action") or decline_code not in DECLINE_CODES
         ):
@@ -264,7 +265,9 @@ class Paysim:
         ``status``): the request is slowed and then runs. ``required=False``: the test may
         leave it unused (else strict mode fails the test).
         """
-        if when not in ("before", "after"):
+        _check_text("method", method)
+        _check_text("path", path)
+        if when not in FAULT_TIMINGS:
             raise ValueError("when must be 'before' or 'after'")
         if delay < 0:
             raise ValueError("delay must be >= 0 seconds")
@@ -573,6 +576,16 @@ def _describe_refund_outcome(rule: dict[str, Any]) -> str:
 
 def _times(count: int) -> str:
     return {0: "never", 1: "once", 2: "twice"}.get(count, f"{count} times")
+
+
+def _check_text(name: str, value: str | None) -> None:
+    """Refuse text the simulator could not store or show (a lone UTF-16 surrogate)."""
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{name} holds a lone UTF-16 surrogate, which is not text") from None
 
 
 def _check_times(times: int | None) -> None:

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pytest_paysim.core.clock import format_time
 
 __all__ = [
+    "CAPTURE_METHODS",
+    "REFUND_FAILED",
+    "REFUND_STATUSES",
+    "REFUND_SUCCEEDED",
+    "CaptureMethod",
     "DeliveryAttempt",
     "Event",
     "IdempotencyRecord",
@@ -23,6 +28,15 @@ __all__ = [
     "WebhookEndpoint",
     "dump_json",
 ]
+
+
+CaptureMethod = Literal["automatic", "manual"]
+"""``automatic``: a successful pay captures the money; ``manual``: it only authorizes."""
+CAPTURE_METHODS: tuple[CaptureMethod, ...] = get_args(CaptureMethod)
+RefundStatus = Literal["succeeded", "failed"]
+REFUND_STATUSES: tuple[RefundStatus, ...] = get_args(RefundStatus)
+REFUND_SUCCEEDED: RefundStatus = "succeeded"
+REFUND_FAILED: RefundStatus = "failed"
 
 
 def dump_json(value: Any) -> bytes:

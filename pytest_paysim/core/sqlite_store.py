@@ -310,6 +310,11 @@ class SqliteStore:
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                # A file paysim fills for the first time is its own, whoever made it empty
+                # (mktemp, touch): readable by its owner only, like a file it creates.
+                for path in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+                    if path.exists():
+                        os.chmod(path, 0o600)
             elif version != SCHEMA_VERSION:
                 raise ConfigurationError(
                     f"{str(self.path)!r} was made by another paysim version (schema {version}, "
