@@ -130,7 +130,7 @@ def write_calls_suite(directory: Path, tests: int, kind: str) -> Path:
 
 
 def _suite_figures(section: Section, quick: bool) -> None:
-    tests, rounds, warm_up = (100, 1, 0) if quick else (500, 7, 1)
+    tests, rounds, warm_up = (100, 1, 0) if quick else (500, 5, 1)
     kinds = ("empty", "client", "werkzeug")
     spent: dict[str, dict[str, list[float]]] = {
         clock: {kind: [] for kind in kinds} for clock in ("wall", "cpu", "run")
