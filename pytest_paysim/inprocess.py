@@ -164,6 +164,7 @@ def call_wsgi(
     app dropped the connection (an injected fault).
     """
     scheme, netloc, path, query, _ = urlsplit(url)
+    request_uri = f"{path or '/'}?{query}" if query else path or "/"
     if script_name and path.startswith(script_name):
         path = path[len(script_name) :]
     host, _, port = netloc.partition(":")  # as werkzeug's EnvironBuilder reads them
@@ -174,7 +175,7 @@ def call_wsgi(
         "SCRIPT_NAME": _wsgi_str(unquote(script_name)),
         "PATH_INFO": _wsgi_str(unquote(path or "/")),
         "QUERY_STRING": _wsgi_str(query),
-        "REQUEST_URI": _wsgi_str(f"{path or '/'}?{query}" if query else path or "/"),
+        "REQUEST_URI": _wsgi_str(request_uri),
         "SERVER_NAME": host,
         "SERVER_PORT": port,
         "HTTP_HOST": netloc,
