@@ -47,7 +47,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(1, "http_create", "HTTP create: simulator vs bare werkzeug app"),
     SectionSpec(2, "flow", "Full flow over HTTP (create, pay, capture, refund)"),
     SectionSpec(3, "growth", "Create latency as the store grows"),
-    SectionSpec(4, "inprocess", "In-process (paysim.intercept) vs socket, full flow"),
+    SectionSpec(4, "inprocess", "In process: paysim.client and paysim.intercept vs werkzeug"),
     SectionSpec(5, "plugin_overhead", "Plugin overhead on a consumer suite"),
     SectionSpec(6, "webhooks", "Webhook delivery latency and throughput"),
     SectionSpec(7, "memory", "Memory per complete flow (in process, idempotency keys)"),
@@ -228,7 +228,7 @@ def profile(results_dir: Path) -> int:
     parts = []
     for label, texts in (
         ("HTTP (server side)", http_create.profile_create()),
-        ("in process (intercept)", inprocess.profile_create()),
+        ("in process (intercept)", inprocess.profile_intercept()),
     ):
         for key, text in texts.items():
             parts.append(f"===== create path {label}, sorted by {key} =====\n{text}")

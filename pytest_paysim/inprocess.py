@@ -22,15 +22,20 @@ import asyncio
 import importlib.util
 import inspect
 import re
+import sys
 import threading
-from collections.abc import Callable
+from http import HTTPStatus
+from io import BytesIO
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 import responses
 from requests.adapters import HTTPAdapter
-from werkzeug.test import EnvironBuilder, run_wsgi_app
+from requests.exceptions import RetryError
+from urllib3 import HTTPHeaderDict, HTTPResponse
+from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
 
 from pytest_paysim.errors import ConfigurationError
 
@@ -41,14 +46,12 @@ if TYPE_CHECKING:
 
 __all__ = ["InProcessRouter", "call_wsgi", "is_asgi"]
 
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-
 
 class InProcessRouter:
     """Routes of base URL → app, active from the first ``route`` until ``stop``."""
 
     def __init__(self) -> None:
-        self._mock: responses.RequestsMock | None = None
+        self._mock: _RoutingMock | None = None
         self._installed: Any = None
         self._httpx: HttpxRoutes | None = None
         self.routes: dict[str, WSGIApplication] = {}
@@ -65,16 +68,11 @@ class InProcessRouter:
         if self._mock is None:
             # Other requests go on to whatever sends them now: the network, or a mock the
             # test started before (its own ``responses``), which keeps working.
-            self._mock = responses.RequestsMock(
-                assert_all_requests_are_fired=False, real_adapter_send=HTTPAdapter.send
-            )
-            self._mock.add_passthru(re.compile(r".*"))
+            self._mock = _RoutingMock(real_adapter_send=HTTPAdapter.send)
             self._mock.start()
             self._installed = HTTPAdapter.send
         pattern = re.compile(re.escape(base) + r"(?:[/?#].*)?$")
-        callback = _callback(wsgi_app, parts.path)
-        for method in _METHODS:
-            self._mock.add_callback(method, pattern, callback=callback, content_type=None)
+        self._mock.targets.append((pattern, wsgi_app, parts.path))
         if routes is not None:
             routes.send_to(pattern, wsgi_app, parts.path, call_wsgi)
         self.routes[base] = wsgi_app
@@ -161,52 +159,173 @@ def call_wsgi(
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """One request into a WSGI app mounted at ``script_name``: status, headers and body.
 
-    Raises ``ConnectionResetError`` (``ConnectionDropped``) when the app dropped the
-    connection (an injected fault).
+    The environ is the one ``werkzeug.test.EnvironBuilder`` builds for the same request,
+    put together directly. Raises ``ConnectionResetError`` (``ConnectionDropped``) when the
+    app dropped the connection (an injected fault).
     """
-    parts = urlsplit(url)
-    path = parts.path[len(script_name) :] if script_name else parts.path
-    builder = EnvironBuilder(
-        path=path or "/",
-        base_url=f"{parts.scheme}://{parts.netloc}{script_name}",
-        method=method,
-        headers=headers,
-        data=body,
-        query_string=parts.query,
-    )
+    scheme, netloc, path, query, _ = urlsplit(url)
+    request_uri = f"{path or '/'}?{query}" if query else path or "/"
+    if script_name and path.startswith(script_name):
+        path = path[len(script_name) :]
+    host, _, port = netloc.partition(":")  # as werkzeug's EnvironBuilder reads them
+    if not port.isdigit():
+        port = "443" if scheme == "https" else "80"
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": _wsgi_str(unquote(script_name)),
+        "PATH_INFO": _wsgi_str(unquote(path or "/")),
+        "QUERY_STRING": _wsgi_str(query),
+        "REQUEST_URI": _wsgi_str(request_uri),
+        "SERVER_NAME": host,
+        "SERVER_PORT": port,
+        "HTTP_HOST": netloc,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.input": BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    environ["RAW_URI"] = environ["REQUEST_URI"]
+    if body:
+        environ["CONTENT_LENGTH"] = str(len(body))
+    for name, value in headers:
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_TYPE":
+            environ[key] = value
+        elif key == "CONTENT_LENGTH":
+            environ.setdefault(key, value)
+        else:
+            key = "HTTP_" + key
+            environ[key] = (
+                f"{environ[key]}, {value}" if key in environ and key != "HTTP_HOST" else value
+            )
+    return _run(app, environ)
+
+
+def _wsgi_str(text: str) -> str:
+    """``text`` as a WSGI native string (its UTF-8 bytes read as latin-1)."""
+    return text if text.isascii() else text.encode().decode("latin1")
+
+
+def _run(app: WSGIApplication, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Run ``app`` and read its whole answer."""
+    answer: list[Any] = []
+    written: list[bytes] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if exc_info is not None and answer:
+            raise exc_info[1].with_traceback(exc_info[2])
+        answer[:] = [status, headers]
+        return written.append
+
+    app_iter = app(environ, start_response)
     try:
-        environ = builder.get_environ()
-    finally:
-        builder.close()
-    app_iter, status, answer_headers = run_wsgi_app(app, environ, buffered=True)
-    try:
-        data = b"".join(app_iter)
+        written.extend(app_iter)
     finally:
         close: Any = getattr(app_iter, "close", None)
         if close is not None:
             close()
-    return int(status.split(" ", 1)[0]), list(answer_headers.items()), data
+    if not answer:
+        raise RuntimeError(f"the WSGI app {app!r} answered without calling start_response")
+    status, answer_headers = answer
+    return int(status.split(" ", 1)[0]), list(answer_headers), b"".join(written)
 
 
-def _callback(
-    app: WSGIApplication, script_name: str
-) -> Callable[[requests.PreparedRequest], tuple[int, dict[str, str], bytes]]:
-    def call(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        body = request.body
-        if isinstance(body, str):
-            body = body.encode()
+_Target = tuple["re.Pattern[str]", "WSGIApplication", str]
+
+
+class _RoutingMock(responses.RequestsMock):
+    """A private ``responses`` mock that answers requests under its targets' base URLs from
+    their apps and sends every other request on (``real_adapter_send``).
+
+    It matches by URL alone, whatever the method, and hands ``requests`` the answer without
+    going through responses' registry, its calls log or its response objects; retries
+    configured on the adapter apply as they do to responses' own answers.
+    """
+
+    def __init__(self, real_adapter_send: Any) -> None:
+        super().__init__(assert_all_requests_are_fired=False, real_adapter_send=real_adapter_send)
+        self.targets: list[_Target] = []
+
+    def _on_request(
+        self,
+        adapter: HTTPAdapter,
+        request: requests.PreparedRequest,
+        *,
+        retries: Retry | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        url = request.url or ""
+        target = self._target(url)
+        if target is None:
+            sent: requests.Response = self._real_send(adapter, request, **kwargs)  # type: ignore[call-arg]
+            return sent
+        app, script_name = target
+        request.body = body = _body_bytes(request.body)
+        method = request.method or "GET"
         try:
             status, headers, data = call_wsgi(
-                app,
-                script_name,
-                request.method or "GET",
-                request.url or "",
-                list(request.headers.items()),
-                body or b"",
+                app, script_name, method, url, list(request.headers.items()), body
             )
         except ConnectionResetError:
-            raise requests.ConnectionError("connection dropped by an injected fault") from None
-        header_map = {name: value for name, value in headers if name != "Content-Length"}
-        return status, header_map, data
+            raise requests.ConnectionError(
+                "connection dropped by an injected fault", request=request
+            ) from None
+        kept = HTTPHeaderDict()
+        for name, value in headers:
+            if name.lower() != "content-length":
+                kept.add(name, value)
+        response = adapter.build_response(request, _raw(status, kept, data, method))
+        retries = retries or adapter.max_retries
+        if retries.is_retry(
+            method=method, status_code=status, has_retry_after="Retry-After" in kept
+        ):
+            try:
+                retries = retries.increment(method=method, url=url, response=response.raw)
+            except MaxRetryError as error:
+                if retries.raise_on_status:
+                    raise RetryError(error, request=request) from None
+                return response
+            return self._on_request(adapter, request, retries=retries, **kwargs)
+        return response
 
-    return call
+    def _target(self, url: str) -> tuple[WSGIApplication, str] | None:
+        for pattern, app, script_name in self.targets:
+            if pattern.match(url):
+                return app, script_name
+        return None
+
+
+def _body_bytes(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode()
+    if hasattr(body, "read"):
+        return _body_bytes(body.read())
+    return b"".join(chunk.encode() if isinstance(chunk, str) else chunk for chunk in body)
+
+
+def _raw(status: int, headers: HTTPHeaderDict, body: bytes, method: str) -> HTTPResponse:
+    """The urllib3 response ``requests`` builds its ``Response`` from, as ``responses``
+    forms it (the original response's ``msg`` carries the headers for cookies)."""
+    closed = BytesIO()
+    closed.close()
+    original = HTTPResponse(body=closed, msg=headers, preload_content=False)  # type: ignore[arg-type]
+    return HTTPResponse(
+        status=status,
+        reason=HTTPStatus(status).phrase if status in _PHRASES else None,
+        body=BytesIO(body),
+        headers=headers,
+        original_response=original,  # type: ignore[arg-type]
+        preload_content=False,
+        request_method=method,
+    )
+
+
+_PHRASES = {status.value for status in HTTPStatus}
