@@ -50,7 +50,8 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(4, "inprocess", "In process: paysim.client and paysim.intercept vs werkzeug"),
     SectionSpec(5, "plugin_overhead", "Plugin overhead on a consumer suite"),
     SectionSpec(6, "webhooks", "Webhook delivery latency and throughput"),
-    SectionSpec(7, "memory", "Memory per complete flow (in process, idempotency keys)"),
+    SectionSpec(7, "memory", "Memory per complete flow, and what a reset frees"),
+    SectionSpec(8, "db_write", "SQLite store writes against the memory store"),
 )
 NAMES = tuple(spec.name for spec in SECTIONS)
 
