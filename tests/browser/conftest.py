@@ -13,17 +13,16 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import requests
-from page_support import Pages, Shop
-from werkzeug.serving import make_server
 
 from pytest_paysim.server import PaysimServer
+from tests.support.pages import Pages, Shop
+from tests.support.receivers import serve_wsgi
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -69,16 +68,10 @@ def site(_site_server: PaysimServer) -> PaysimServer:
 @pytest.fixture(scope="session")
 def _shop_server() -> Iterator[Shop]:
     shop = Shop(url="")
-    server = make_server("127.0.0.1", 0, shop.app, threaded=True)
-    shop.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
+    server = serve_wsgi(shop.app)
+    shop.url = server.url
     yield shop
-    server.shutdown()
-    server.server_close()
-    thread.join(2)
+    server.close()
 
 
 @pytest.fixture

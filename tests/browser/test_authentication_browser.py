@@ -20,10 +20,18 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
-from page_support import Pages, Shop, create_payment
 from playwright.sync_api import Page, expect
 
 from pytest_paysim.server import PaysimServer
+from tests.support.pages import (
+    Pages,
+    Shop,
+    create_payment,
+    get_payment,
+    hidden_fields,
+    page_form,
+    post_form,
+)
 
 HTML = "text/html; charset=utf-8"
 CARD_3184 = "4000002760003184"
@@ -35,14 +43,6 @@ A11y = Callable[[Page], None]
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def hidden_fields(page: str) -> dict[str, str]:
-    """The hidden inputs of the page's form."""
-    return {
-        name: html.unescape(value)
-        for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page)
-    }
 
 
 def waiting(site: PaysimServer, *, card: str = CARD_3184, **params: Any) -> dict[str, Any]:
@@ -61,29 +61,13 @@ def auth_url(payment: dict[str, Any]) -> str:
 
 
 def open_form(http: requests.Session, payment: dict[str, Any]) -> dict[str, str]:
-    response = http.get(auth_url(payment), timeout=TIMEOUT)
-    assert response.status_code == 200, response.text
-    fields = hidden_fields(response.text)
-    assert set(fields) == {"client_secret", "token"}
-    return fields
+    return page_form(http, auth_url(payment))
 
 
 def submit(
     http: requests.Session, site: PaysimServer, payment_id: str, fields: dict[str, str], **form: str
 ) -> requests.Response:
-    return http.post(
-        site.url_for(f"/authenticate/{payment_id}"),
-        data={**fields, **form},
-        allow_redirects=False,
-        timeout=TIMEOUT,
-    )
-
-
-def get_payment(site: PaysimServer, payment_id: str) -> dict[str, Any]:
-    response = site.client.get(f"/v1/payments/{payment_id}")
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
+    return post_form(http, site.url_for(f"/authenticate/{payment_id}"), fields, **form)
 
 
 def event_types(site: PaysimServer, payment_id: str) -> list[str]:

@@ -5,6 +5,7 @@ Each test runs this folder's ``conftest.py`` in a separate pytest process on a s
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,11 @@ def _copy_harness(pytester: pytest.Pytester, *, chromium: str | None = None) -> 
         assert original in conftest
         conftest = conftest.replace(original, f"CHROMIUM = Path({chromium!r})")
     pytester.makeconftest(conftest)
-    pytester.path.joinpath("page_support.py").write_text(
-        HERE.joinpath("page_support.py").read_text()
+    # The conftest imports ``tests.support``: the inner run finds it next to the conftest.
+    shutil.copytree(
+        HERE.parent / "support",
+        pytester.path / "tests" / "support",
+        ignore=shutil.ignore_patterns("__pycache__"),
     )
 
 

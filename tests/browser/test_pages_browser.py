@@ -10,10 +10,10 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from page_support import Pages, Shop, create_payment, wait_for_deliveries
 from playwright.sync_api import Locator, Page, expect
 
 from pytest_paysim.server import PaysimServer
+from tests.support.pages import Pages, Shop, create_payment, wait_for_deliveries
 
 pytestmark = pytest.mark.browser
 

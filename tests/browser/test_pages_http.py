@@ -13,44 +13,31 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from page_support import Shop, create_payment, wait_for_deliveries
 
 from pytest_paysim.core.cards import TEST_CARDS
 from pytest_paysim.server import PaysimServer
+from tests.support.pages import (
+    Shop,
+    create_payment,
+    get_payment,
+    hidden_fields,
+    page_form,
+    post_form,
+    wait_for_deliveries,
+)
 
 HTML = "text/html; charset=utf-8"
 XSS = "<script>alert(1)</script>"
 
 
-def hidden_fields(page: str) -> dict[str, str]:
-    """The hidden inputs of the page's form."""
-    return {
-        name: html.unescape(value)
-        for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page)
-    }
-
-
 def open_form(http: requests.Session, payment: dict[str, Any]) -> dict[str, str]:
-    response = http.get(payment["payment_url"], timeout=5)
-    assert response.status_code == 200, response.text
-    fields = hidden_fields(response.text)
-    assert set(fields) == {"client_secret", "token"}
-    return fields
+    return page_form(http, payment["payment_url"])
 
 
 def submit(
-    http: requests.Session,
-    site: PaysimServer,
-    payment_id: str,
-    fields: dict[str, str],
-    **form: str,
+    http: requests.Session, site: PaysimServer, payment_id: str, fields: dict[str, str], **form: str
 ) -> requests.Response:
-    return http.post(
-        site.url_for(f"/pay/{payment_id}"),
-        data={**fields, **form},
-        allow_redirects=False,
-        timeout=5,
-    )
+    return post_form(http, site.url_for(f"/pay/{payment_id}"), fields, **form)
 
 
 def event_count(site: PaysimServer, payment_id: str, event_type: str) -> int:
@@ -59,13 +46,6 @@ def event_count(site: PaysimServer, payment_id: str, event_type: str) -> int:
     )
     assert response.status_code == 200, response.text
     return len(response.json()["data"])
-
-
-def get_payment(site: PaysimServer, payment_id: str) -> dict[str, Any]:
-    response = site.client.get(f"/v1/payments/{payment_id}")
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 # -- the hosted page -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 from pytest_paysim.core.ids import BASE62, IdGenerator, derive_seed, random_seed
 from pytest_paysim.core.simulator import Simulator, SimulatorConfig
 from pytest_paysim.errors import ResourceMissing
+from tests.support.ids import ID_RE
 
 
 def _run(sim: Simulator) -> list[str]:
@@ -36,10 +37,10 @@ def test_base62() -> None:
 
 def test_id_format_and_uniqueness() -> None:
     ids = IdGenerator(1)
-    made = [ids.new(prefix) for prefix in ("pay", "re", "evt", "whd", "we") for _ in range(400)]
-    assert len(set(made)) == len(made)
-    for value in made:
-        assert re.fullmatch(r"(pay|re|evt|whd|we)_[0-9A-Za-z]{24}", value), value
+    made = [(prefix, ids.new(prefix)) for prefix in ID_RE for _ in range(400)]
+    assert len({value for _, value in made}) == len(made)
+    for prefix, value in made:
+        assert ID_RE[prefix].match(value), value
     tokens = [ids.token() for _ in range(200)] + [ids.token(8) for _ in range(200)]
     assert all(re.fullmatch(r"[0-9A-Za-z]+", token) for token in tokens)
     assert {len(token) for token in tokens} == {24, 8}

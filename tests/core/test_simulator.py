@@ -18,8 +18,7 @@ from pytest_paysim.errors import (
     PaymentUnexpectedState,
     ResourceMissing,
 )
-
-ID_RE = r"[0-9A-Za-z]{24}"
+from tests.support.ids import ID_CHARS
 
 
 @pytest.fixture
@@ -42,7 +41,7 @@ def _paid(sim: Simulator, amount: int = 1000, *, manual: bool = False) -> str:
 def test_new_payment_shape(sim: Simulator) -> None:
     sim.clock.freeze(1_767_323_045.678)
     payment = sim.create_payment(amount=1999, currency="EUR", description="Tea").to_dict()
-    assert re.fullmatch(f"pay_{ID_RE}", payment["id"])
+    assert re.fullmatch(f"pay_{ID_CHARS}", payment["id"])
     assert payment["object"] == "payment"
     assert payment["currency"] == "eur"
     assert payment["status"] == "requires_payment_method"
@@ -54,7 +53,7 @@ def test_new_payment_shape(sim: Simulator) -> None:
         assert payment[name] == 0
     for name in ("failure_code", "decline_code", "failure_message", "cancellation_reason"):
         assert payment[name] is None
-    assert re.fullmatch(f"{payment['id']}_secret_{ID_RE}", payment["client_secret"])
+    assert re.fullmatch(f"{payment['id']}_secret_{ID_CHARS}", payment["client_secret"])
     assert payment["payment_url"] == (
         f"http://127.0.0.1:8765/pay/{payment['id']}?client_secret={payment['client_secret']}"
     )
@@ -93,7 +92,7 @@ def test_event_snapshots_the_payment_as_of_the_event(sim: Simulator) -> None:
         "succeeded",
         "refunded",
     ]
-    assert all(re.fullmatch(f"evt_{ID_RE}", body["id"]) for body in bodies)
+    assert all(re.fullmatch(f"evt_{ID_CHARS}", body["id"]) for body in bodies)
 
 
 # -- capture ------------------------------------------------------------------------------
@@ -170,7 +169,7 @@ def test_partial_refunds_add_up_then_refund_the_rest(sim: Simulator) -> None:
     assert (payment.status, payment.amount_refunded) == ("succeeded", 300)
     assert first.to_dict()["reason"] == "duplicate"
     assert second.reason is None
-    assert re.fullmatch(f"re_{ID_RE}", first.id)
+    assert re.fullmatch(f"re_{ID_CHARS}", first.id)
     assert first.currency == "usd"
 
     with pytest.raises(AmountTooLarge) as info:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from http_support import Http
 
 from pytest_paysim.server import PaysimServer
+from tests.support.http import Http
 
 SEED = 20260101
 

@@ -16,13 +16,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from http_support import PAYMENT_FIELDS, Http, assert_error, state_of
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from pytest_paysim.core.cards import DECLINE_MESSAGES
 from pytest_paysim.server import PaysimServer
 from pytest_paysim.webhooks import verify
+from tests.support.http import PAYMENT_FIELDS, Http, assert_error, state_of
+from tests.support.receivers import Receiver
 
 CARD_3184 = "4000002760003184"
 CARD_3155 = "4000002500003155"
@@ -701,44 +700,12 @@ def test_a_bad_forced_outcome_is_400_and_changes_nothing(
 # -- webhooks ------------------------------------------------------------------------------
 
 
-class Receiver:
-    """A webhook receiver on loopback that keeps every request it gets."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def app(self, environ: Any, start_response: Any) -> Any:
-        request = Request(environ)
-        with self.lock:
-            self.received.append(
-                {"path": request.path, "body": request.get_data(), "headers": dict(request.headers)}
-            )
-        return Response("{}", status=200, content_type="application/json")(environ, start_response)
-
-    def wait_for(self, path: str, count: int) -> list[dict[str, Any]]:
-        def enough() -> list[dict[str, Any]]:
-            with self.lock:
-                found = [r for r in self.received if r["path"] == path]
-            return found if len(found) >= count else []
-
-        found: list[dict[str, Any]] = wait_until(enough)
-        return found
-
-
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
+    """A receiver that answers 200 to everything; each test sends to its own path."""
     made = Receiver()
-    made.thread.start()
     yield made
-    made.server.shutdown()
-    made.server.server_close()
-    made.thread.join(2)
+    made.close()
 
 
 FLOWS = [
@@ -766,13 +733,13 @@ def test_webhooks_of_a_3ds_flow_arrive_in_order_and_signed(
         api,
         card=card,
         capture_method=capture_method,
-        metadata={"webhook_url": receiver.url + path},
+        metadata={"webhook_url": receiver.base_url + path},
         return_url=RETURN_URL,
     )
     api.ok("POST", path_of(payment["id"]), json={"outcome": outcome})
-    received = receiver.wait_for(path, 3)
+    received = receiver.wait_for(3, WAIT_SECONDS, path=path)
     assert len(received) == 3
-    events = [verify(r["body"], r["headers"], server.webhook_secret) for r in received]
+    events = [verify(r.body, r.headers, server.webhook_secret) for r in received]
     assert [e["type"] for e in events] == ["payment.created", "payment.requires_action", last]
     assert [e["data"]["object"]["status"] for e in events] == [
         "requires_payment_method",
@@ -786,14 +753,19 @@ def test_webhooks_of_a_3ds_flow_arrive_in_order_and_signed(
     assert events[0]["data"]["object"]["next_action"] is None
     assert events[2]["data"]["object"]["next_action"] is None
     for item in received:
-        assert item["headers"]["Paysim-Delivery-Attempt"] == "1"
-        assert item["headers"]["Paysim-Event-Id"] == json.loads(item["body"])["id"]
+        assert item.attempt == 1
+        assert item.event_id == item.event()["id"]
     if outcome == "fail":
         assert events[2]["data"]["object"]["failure_code"] == "authentication_failed"
         assert events[2]["data"]["object"]["decline_code"] is None
-    deliveries = api.ok(
-        "GET", "/v1/webhook_deliveries", params={"payment_id": payment["id"], "limit": 100}
-    )["data"]
+
+    def logged() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = api.ok(
+            "GET", "/v1/webhook_deliveries", params={"payment_id": payment["id"], "limit": 100}
+        )["data"]
+        return found if len(found) >= len(events) else []
+
+    deliveries = wait_until(logged)  # an attempt is logged once its answer is read
     assert sorted(d["type"] for d in deliveries) == sorted(e["type"] for e in events)
     assert all(d["succeeded"] for d in deliveries)
 
@@ -827,19 +799,21 @@ def test_an_endpoint_can_subscribe_to_requires_action_only(
         "POST",
         "/v1/webhook_endpoints",
         201,
-        json={"url": receiver.url + "/only-3ds", "enabled_events": ["payment.requires_action"]},
+        json={
+            "url": receiver.base_url + "/only-3ds",
+            "enabled_events": ["payment.requires_action"],
+        },
     )
     payment = waiting(api)
     api.ok("POST", path_of(payment["id"]), json=SUCCEED)
-    (only,) = receiver.wait_for("/only-3ds", 1)
-    event = verify(only["body"], only["headers"], endpoint["secret"])
+    (only,) = receiver.wait_for(1, WAIT_SECONDS, path="/only-3ds")
+    event = verify(only.body, only.headers, endpoint["secret"])
     assert (event["type"], event["data"]["object"]["id"]) == (
         "payment.requires_action",
         payment["id"],
     )
     time.sleep(0.2)  # nothing else comes
-    with receiver.lock:
-        assert [r for r in receiver.received if r["path"] == "/only-3ds"] == [only]
+    assert [r for r in receiver.received if r.path == "/only-3ds"] == [only]
 
 
 def test_deliveries_are_filtered_by_the_requires_action_type(api: Http) -> None:

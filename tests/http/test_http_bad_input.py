@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from http_support import ERROR_TYPES, Http, assert_error, assert_json_error_shape, state_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_paysim.server import PaysimServer
+from tests.support.http import ERROR_TYPES, Http, assert_error, assert_json_error_shape, state_of
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import requests
-from http_support import Http, assert_error, raw_request, state_of
 
 from pytest_paysim.core.faults import Fault
 from pytest_paysim.http import app as app_module
 from pytest_paysim.server import PaysimServer
+from tests.support.http import Http, assert_error, raw_request, state_of
 
 SEED = 4242
 FROZEN_AT = 1_772_366_400.0  # 2026-03-01T12:00:00Z: state snapshots compare equal

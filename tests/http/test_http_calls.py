@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 import requests
-from http_support import Http
 
 from pytest_paysim.server import PaysimServer
+from tests.support.http import Http
 
 
 def calls(api: Http) -> list[dict[str, Any]]:

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import requests
-from http_support import Http, assert_error
 
 from pytest_paysim.server import PaysimServer
+from tests.support.http import Http, assert_error
 
 pytestmark = pytest.mark.slow
 

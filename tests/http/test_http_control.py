@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 import requests
-from http_support import Http, assert_error
+
+from tests.support.http import Http, assert_error
 
 
 def pay(api: Http, pid: str, **body: Any) -> dict[str, Any]:

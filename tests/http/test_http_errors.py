@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import requests
-from http_support import Http, assert_error, raw_post
 
 from pytest_paysim.server import PaysimServer
+from tests.support.http import Http, assert_error, raw_post
 
 BIG = b"{" + b" " * (1024 * 1024) + b"}"
 JSON = {"Content-Type": "application/json"}

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import requests
-from http_support import Http, assert_error
+
+from tests.support.http import Http, assert_error
 
 CREATE = {"amount": 1999, "currency": "usd"}
 

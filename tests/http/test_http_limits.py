@@ -6,12 +6,10 @@ Self-contained (a server per test where the test changes settings), over real lo
 from __future__ import annotations
 
 import io
-import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -19,6 +17,7 @@ import requests
 
 from pytest_paysim.core.faults import Fault
 from pytest_paysim.server import PaysimServer
+from tests.support.receivers import Receiver
 
 
 @pytest.fixture(scope="module")
@@ -118,46 +117,18 @@ def test_a_read_held_across_a_reset_shows_nothing_of_the_next_run(server: Paysim
     assert response.json()["error"]["code"] == "simulator_reset"
 
 
-class _Arrivals:
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-        self.lock = threading.Lock()
-
-
 @pytest.fixture
-def receiver() -> Iterator[tuple[str, _Arrivals]]:
-    arrivals = _Arrivals()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            with arrivals.lock:
-                arrivals.ids.append(json.loads(body)["id"])
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    http.daemon_threads = True
-    thread = threading.Thread(target=http.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}/hooks", arrivals
-    http.shutdown()
-    http.server_close()
-    thread.join(2)
+def receiver() -> Iterator[Receiver]:
+    made = Receiver()
+    yield made
+    made.close()
 
 
 def test_sync_first_attempts_keep_event_order_under_concurrent_requests(
-    receiver: tuple[str, _Arrivals],
+    receiver: Receiver,
 ) -> None:
-    url, arrivals = receiver
     with PaysimServer(seed=5, delivery="sync") as sync_server:
-        sync_server.client.post("/v1/webhook_endpoints", json={"url": url})
+        sync_server.client.post("/v1/webhook_endpoints", json={"url": receiver.url})
 
         def create_many() -> None:
             with requests.Session() as session:
@@ -177,8 +148,9 @@ def test_sync_first_attempts_keep_event_order_under_concurrent_requests(
         events = sync_server.client.get("/v1/events", params={"limit": 100}).json()["data"]
     # Sync: every first attempt was made before its create answered, so all are here.
     position = {event["id"]: index for index, event in enumerate(reversed(events))}
-    assert len(arrivals.ids) == len(position) == 60
-    assert [position[event_id] for event_id in arrivals.ids] == sorted(position.values())
+    arrived = [request.event()["id"] for request in receiver.received]
+    assert len(arrived) == len(position) == 60
+    assert [position[event_id] for event_id in arrived] == sorted(position.values())
 
 
 def test_an_error_in_a_webhook_worker_reaches_the_error_log(

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from http_support import Http, assert_error
 
 from pytest_paysim import PaysimServer
 from pytest_paysim.http.routes import ROUTES
+from tests.support.http import Http, assert_error
 
 
 def test_webhook_endpoints_page_newest_first(api: Http) -> None:

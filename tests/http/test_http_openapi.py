@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from http_support import Http
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import (
@@ -20,6 +19,7 @@ from schemathesis.checks import (
 
 from pytest_paysim.http.routes import ROUTES
 from pytest_paysim.server import PaysimServer
+from tests.support.http import Http
 
 JSON_ROUTES = [route for route in ROUTES if not route.html]
 

@@ -3,26 +3,23 @@ and the test cards and outcome precedence of section 9."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from http_support import (
+
+from pytest_paysim._version import __version__
+from tests.support.http import (
     DELIVERY_FIELDS,
-    ID_RE,
     PAYMENT_FIELDS,
     REFUND_FIELDS,
-    TIME_RE,
     Http,
     assert_error,
     raw_request,
 )
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
-
-from pytest_paysim._version import __version__
+from tests.support.ids import ID_RE, TIME_RE
+from tests.support.receivers import Receiver
 
 
 def wait_for(probe: Any, timeout: float = 5.0) -> Any:
@@ -39,18 +36,9 @@ def wait_for(probe: Any, timeout: float = 5.0) -> Any:
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[str]:
     """A webhook receiver: 200 on /ok, 500 on anything else; its base URL."""
-
-    @Request.application  # type: ignore[arg-type]
-    def app(request: Request) -> Response:
-        return Response("{}", status=200 if request.path == "/ok" else 500)
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(2)
+    made = Receiver(default=500, by_path={"/ok": 200})
+    yield made.base_url
+    made.close()
 
 
 # -- /health and /openapi.json ----------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from http_support import Http
+from tests.support.http import Http
 
 
 def test_rules_show_how_often_they_were_used_and_whether_they_are_required(api: Http) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +13,7 @@ import requests
 
 from pytest_paysim import PaysimServer
 from pytest_paysim.webhooks import verify
+from tests.support.receivers import Receiver
 
 
 def test_state_and_secrets_survive_a_restart(tmp_path: Path) -> None:
@@ -111,55 +110,10 @@ def test_a_restart_with_the_same_seed_never_reuses_a_stored_id(tmp_path: Path) -
 # -- undelivered webhooks resume ---------------------------------------------------------------
 
 
-class Receiver:
-    """A webhook receiver whose port is reserved but refuses connections until activated."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.arrived = threading.Event()
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.received.append((dict(self.headers.items()), body))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                receiver.arrived.set()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        class Server(http.server.ThreadingHTTPServer):
-            daemon_threads = True
-
-            def server_bind(self) -> None:  # no getfqdn(): no name lookups
-                import socketserver
-
-                socketserver.TCPServer.server_bind(self)
-
-        self.server = Server(("127.0.0.1", 0), Handler, bind_and_activate=False)
-        self.server.server_bind()  # bound, not listening: connections are refused
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread: threading.Thread | None = None
-
-    def activate(self) -> None:
-        self.server.server_activate()
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def close(self) -> None:
-        if self.thread is not None:
-            self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    made = Receiver()
+    """A receiver whose port is reserved but refuses connections until activated."""
+    made = Receiver(listening=False)
     yield made
     made.close()
 
@@ -215,8 +169,8 @@ def test_a_planned_webhook_retry_is_sent_after_a_restart(
 
     receiver.activate()
     with PaysimServer(db=db) as restarted:
-        assert receiver.arrived.wait(10), "the planned retry was not sent after the restart"
-        headers, body = receiver.received[0]
+        [retried] = receiver.wait_for(1, timeout=10)  # the planned retry, after the restart
+        headers, body = retried.headers, retried.body
         event = verify(body, headers, secret)
         assert restarted.webhook_secret == secret
         assert (event["type"], event["data"]["object"]["id"]) == ("payment.created", pid)

@@ -12,10 +12,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from plugin_support import Runner
-
 from pytest_paysim import plugin
 from pytest_paysim.core.cards import DECLINE_MESSAGES, TEST_CARDS
+from tests.support.plugin import Runner
 
 USAGE = Path(__file__).resolve().parents[2] / "docs" / "usage.md"
 EXAMPLE = re.compile(r"^```python\n# test: (\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)

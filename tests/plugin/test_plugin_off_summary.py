@@ -3,33 +3,7 @@ turn it on, without ``-rs``."""
 
 from __future__ import annotations
 
-from plugin_support import Runner
-
-TESTS = """
-import pytest
-
-
-def test_needs_the_handle(paysim):
-    pass
-
-
-def test_needs_the_log(paysim_webhooks):
-    pass
-
-
-@pytest.mark.paysim(outcome="fail")
-def test_marked():
-    pass
-
-
-def test_plain():
-    pass
-
-
-@pytest.mark.skip(reason="something else")
-def test_skipped_for_another_reason():
-    pass
-"""
+from tests.support.plugin import Runner
 
 LINE = (
     "paysim is off: 3 tests that need it were skipped; turn it on with `pytest --paysim`, "
@@ -38,7 +12,7 @@ LINE = (
 
 
 def test_the_summary_says_what_was_skipped_and_how_to_turn_it_on(run: Runner) -> None:
-    run.pytester.makepyfile(test_some=TESTS)
+    run.pytester.copy_example("off_summary")
     result = run()
     result.assert_outcomes(passed=1, skipped=4)
     result.stdout.fnmatch_lines([LINE, "*1 passed, 4 skipped*"])
@@ -48,14 +22,14 @@ def test_the_summary_says_what_was_skipped_and_how_to_turn_it_on(run: Runner) ->
 
 
 def test_under_xdist_too(run: Runner) -> None:
-    run.pytester.makepyfile(test_some=TESTS)
+    run.pytester.copy_example("off_summary")
     result = run("-n", "2", xdist=True)
     result.assert_outcomes(passed=1, skipped=4)
     result.stdout.fnmatch_lines([LINE])
 
 
 def test_nothing_said_when_on_or_when_nothing_was_skipped_for_it(run: Runner) -> None:
-    run.pytester.makepyfile(test_some=TESTS)
+    run.pytester.copy_example("off_summary")
     on = run("--paysim")
     on.assert_outcomes(passed=4, skipped=1)
     assert "paysim is off" not in on.stdout.str()

@@ -5,42 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from plugin_support import Runner, free_port_pair, header_line
 
-IDS = """
-import pytest
+from tests.support.ids import ID_CHARS
+from tests.support.plugin import Runner, free_port_pair, header_line
 
-from paysim_out import record
-
-
-def ids_of(paysim, paysim_server):
-    payment = paysim.create_payment(amount=1000, currency="usd", simulate="auto")
-    if payment["status"] == "failed":
-        payment = paysim.pay(payment["id"])
-    refund = paysim.refund(payment["id"], amount=10)
-    events = paysim.client.get("/v1/events").json()["data"]
-    endpoint = paysim.add_webhook_endpoint("http://127.0.0.1:9/hooks")
-    auto = [paysim.create_payment(amount=5, currency="usd", simulate="auto")["status"]
-            for _ in range(6)]
-    return {
-        "ids": [payment["id"], payment["client_secret"], refund["id"], endpoint["id"],
-                *[event["id"] for event in events]],
-        "secrets": [endpoint["secret"], paysim_server.api_key, paysim_server.webhook_secret],
-        "auto": auto,
-    }
-
-
-@pytest.mark.parametrize("name", ["alpha", "beta"])
-def test_ids(paysim, paysim_server, name):
-    values = ids_of(paysim, paysim_server)
-    print(name, values["ids"])
-    record(name, values)
-
-
-def test_gamma(paysim, paysim_server):
-    record("gamma", ids_of(paysim, paysim_server))
-"""
-
+# Inline: four lines whose only point is to run (and draw ids) before test_ids.py.
 OTHERS = """
 def test_busy_before(paysim):
     for _ in range(5):
@@ -49,7 +18,7 @@ def test_busy_before(paysim):
 
 
 def test_a_seed_reproduces_every_id(run: Runner) -> None:
-    run.pytester.makepyfile(test_ids=IDS)
+    run.pytester.copy_example("xdist_ids")
     names = ("alpha", "beta", "gamma")
 
     def recorded() -> dict[str, dict[str, list[str]]]:
@@ -63,9 +32,7 @@ def test_a_seed_reproduces_every_id(run: Runner) -> None:
     seven = recorded()
     assert seven["alpha"]["ids"] != seven["beta"]["ids"]  # each test has its own generator
     # The ids are what the gateway's formats say.
-    assert all(
-        re.fullmatch(r"(pay|re|we|evt)_[0-9A-Za-z]{24}", i) for i in seven["alpha"]["ids"][2:]
-    )
+    assert all(re.fullmatch(rf"(pay|re|we|evt)_{ID_CHARS}", i) for i in seven["alpha"]["ids"][2:])
 
     # Again, with another module running first.
     run.pytester.makepyfile(test_aaa_others=OTHERS)
@@ -92,35 +59,13 @@ def test_a_seed_reproduces_every_id(run: Runner) -> None:
         assert not set(eight[name]["secrets"]) & set(seven[name]["secrets"])
 
 
-WORKERS = """
-import os
-
-import pytest
-import requests
-
-from paysim_out import record
-
-IMPORTED_URL = os.environ["PAYSIM_URL"]
-
-
-@pytest.mark.parametrize("n", range(6))
-def test_worker(paysim, paysim_server, n):
-    worker = os.environ["PYTEST_XDIST_WORKER"]
-    assert IMPORTED_URL == os.environ["PAYSIM_URL"] == paysim_server.url
-    assert requests.get(paysim_server.url + "/health").status_code == 200
-    payment = paysim.create_payment(amount=5, currency="usd")
-    assert [p["id"] for p in paysim.payments()] == [payment["id"]]
-    record(f"test{n}", {"worker": worker, "url": paysim_server.url, "seed": paysim_server.seed})
-"""
-
-
 def test_one_server_per_worker_none_on_the_controller(
     run: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As when this suite itself runs under xdist: the outer worker's variable is inherited.
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
     port = free_port_pair()
-    run.pytester.makepyfile(test_workers=WORKERS)
+    run.pytester.copy_example("xdist_workers")
     result = run("--paysim", "-n", "2", "--paysim-port", str(port), xdist=True)
     result.assert_outcomes(passed=6)
     header = header_line(result)

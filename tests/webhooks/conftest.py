@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
-from webhook_support import FAST_RETRIES, Env, Receiver
 
 from pytest_paysim.backends import LocalBackend
 from pytest_paysim.handle import Paysim, TestSettings
 from pytest_paysim.server import PaysimServer
+from tests.support.receivers import Receiver
+from tests.support.webhooks import FAST_RETRIES, Env
 
 
 @pytest.fixture

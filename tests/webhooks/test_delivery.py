@@ -11,20 +11,14 @@ import time
 from collections.abc import Callable
 
 import pytest
-from webhook_support import (
-    DELIVERY_ID_RE,
-    EVENT_ID_RE,
-    TIME_RE,
-    Env,
-    Receiver,
-    closed_port_url,
-    stripe_verify,
-)
 
 import stripe
 from pytest_paysim import __version__
 from pytest_paysim.core.clock import parse_time
 from pytest_paysim.webhooks import dispatcher as dispatcher_module
+from tests.support.ids import DELIVERY_ID_RE, EVENT_ID_RE, TIME_RE
+from tests.support.receivers import Receiver, closed_port_url
+from tests.support.webhooks import Env, stripe_verify
 
 MakeReceiver = Callable[..., Receiver]
 MakeEnv = Callable[..., Env]

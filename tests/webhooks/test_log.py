@@ -11,9 +11,10 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pytest
-from webhook_support import Env, Receiver
 
 from pytest_paysim.webhooks.log import Delivery
+from tests.support.receivers import Receiver
+from tests.support.webhooks import Env
 
 MakeReceiver = Callable[..., Receiver]
 MakeEnv = Callable[..., Env]

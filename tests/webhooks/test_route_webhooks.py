@@ -12,10 +12,11 @@ from typing import Any
 
 import flask
 import pytest
-from webhook_support import Env, Receiver, closed_port_url, stripe_verify
 
 from pytest_paysim.errors import WebhookVerificationError
 from pytest_paysim.webhooks import verify
+from tests.support.receivers import Receiver, closed_port_url
+from tests.support.webhooks import Env, stripe_verify
 
 MakeEnv = Callable[..., Env]
 

@@ -16,20 +16,20 @@ from typing import Any
 import pytest
 import standardwebhooks.webhooks
 from cryptography.exceptions import InvalidSignature
-from webhook_support import (
-    Env,
-    Receiver,
-    ed25519_verify,
-    standard_verify,
-    stripe_verify,
-    tamper,
-)
 
 import stripe
 from pytest_paysim.core.clock import parse_time
 from pytest_paysim.core.signing import public_key_for
 from pytest_paysim.errors import WebhookVerificationError
 from pytest_paysim.webhooks import verify
+from tests.support.receivers import Receiver
+from tests.support.webhooks import (
+    Env,
+    ed25519_verify,
+    standard_verify,
+    stripe_verify,
+    tamper,
+)
 
 MakeReceiver = Callable[..., Receiver]
 MakeEnv = Callable[..., Env]

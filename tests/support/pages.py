@@ -1,13 +1,16 @@
-"""Helpers of the page tests: the merchant stand-in and API shortcuts."""
+"""The page tests' toolkit: the merchant stand-in, `Pages` and API shortcuts."""
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import requests
 from werkzeug.wrappers import Request, Response
 
 from pytest_paysim.server import PaysimServer
@@ -16,6 +19,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 ACTION_TIMEOUT_MS = 5_000
+HTTP_TIMEOUT = 5
 
 
 @dataclass
@@ -58,6 +62,38 @@ def create_payment(server: PaysimServer, **params: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+def get_payment(server: PaysimServer, payment_id: str) -> dict[str, Any]:
+    """The payment as the API shows it now."""
+    response = server.client.get(f"/v1/payments/{payment_id}")
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """The hidden inputs of the page's form."""
+    return {
+        name: html.unescape(value)
+        for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page)
+    }
+
+
+def page_form(http: requests.Session, url: str) -> dict[str, str]:
+    """GET a payment or 3-D Secure page: the hidden fields its form posts back."""
+    response = http.get(url, timeout=HTTP_TIMEOUT)
+    assert response.status_code == 200, response.text
+    fields = hidden_fields(response.text)
+    assert set(fields) == {"client_secret", "token"}
+    return fields
+
+
+def post_form(
+    http: requests.Session, url: str, fields: dict[str, str], **form: str
+) -> requests.Response:
+    """POST a page's form (its hidden ``fields`` plus ``form``), not following the redirect."""
+    return http.post(url, data={**fields, **form}, allow_redirects=False, timeout=HTTP_TIMEOUT)
 
 
 def wait_for_deliveries(

@@ -1,4 +1,4 @@
-"""Helpers of the HTTP tests: a checking client, error assertions, state snapshots.
+"""The HTTP tests' toolkit: a checking client, error assertions, state snapshots, raw requests.
 
 Every response that goes through :class:`Http` is checked for leaked secrets: an error body
 never contains the API key or a client secret (SPEC section 7).
@@ -16,11 +16,6 @@ import requests
 
 from pytest_paysim.server import PaysimServer
 
-ID_RE = {
-    prefix: re.compile(rf"^{prefix}_[0-9A-Za-z]{{24}}$")
-    for prefix in ("pay", "re", "evt", "whd", "we")
-}
-TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 SECRET_PATTERNS = (
     re.compile(r"sk_test_[0-9A-Za-z]{6,}"),
     re.compile(r"pay_[0-9A-Za-z]{24}_secret_[0-9A-Za-z]{6,}"),
