@@ -692,7 +692,7 @@ class Simulator:
     # -- events and their deliveries -----------------------------------------------------------
 
     def _emit(self, event_type: str, payment: Payment, refund: Refund | None = None) -> None:
-        now = self.clock.now()
+        now = payment.updated_at  # the change's own time: the event and the payment agree
         data: dict[str, Any] = {"object": payment.to_dict()}
         if refund is not None:
             data["refund"] = refund.to_dict()
