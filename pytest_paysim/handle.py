@@ -18,7 +18,7 @@ from pytest_paysim import errors
 from pytest_paysim.core.cards import DECLINE_CODES
 from pytest_paysim.core.clock import parse_time
 from pytest_paysim.core.faults import Fault, When
-from pytest_paysim.core.outcomes import PAY_OUTCOMES
+from pytest_paysim.core.outcomes import AUTHENTICATION_OUTCOMES, FORCED_OUTCOMES
 from pytest_paysim.errors import ApiError, ConfigurationError
 from pytest_paysim.inprocess import InProcessRouter
 from pytest_paysim.webhooks.log import WebhookLog
@@ -48,9 +48,9 @@ class TestSettings:
         clock: str | datetime | None = None,
         auto_success_rate: float | None = None,
     ) -> None:
-        if outcome is not None and outcome not in PAY_OUTCOMES:
+        if outcome is not None and outcome not in FORCED_OUTCOMES:
             raise ConfigurationError(
-                f"paysim marker: outcome must be one of {', '.join(PAY_OUTCOMES)}"
+                f"paysim marker: outcome must be one of {', '.join(FORCED_OUTCOMES)}"
             )
         self.seed = seed
         self.outcome = outcome
@@ -162,12 +162,21 @@ class Paysim:
         times: int | None = 1,
         decline_code: str | None = None,
     ) -> None:
-        """The next ``times`` pay attempts (of ``payment_id``, or of any) end in ``outcome``."""
-        if outcome not in PAY_OUTCOMES:
-            raise ValueError(f"outcome must be one of {', '.join(PAY_OUTCOMES)}, not {outcome!r}")
-        if decline_code is not None and (outcome != "fail" or decline_code not in DECLINE_CODES):
+        """The next ``times`` pay attempts (of ``payment_id``, or of any) end in ``outcome``.
+
+        ``requires_action`` sends them to 3-D Secure whatever the card; with a
+        ``decline_code`` the card then declines once authenticated.
+        """
+        if outcome not in FORCED_OUTCOMES:
             raise ValueError(
-                f"decline_code goes with outcome='fail' and is one of {', '.join(DECLINE_CODES)}"
+                f"outcome must be one of {', '.join(FORCED_OUTCOMES)}, not {outcome!r}"
+            )
+        if decline_code is not None and (
+            outcome not in ("fail", "requires_action") or decline_code not in DECLINE_CODES
+        ):
+            raise ValueError(
+                "decline_code goes with outcome='fail' or 'requires_action' and is one of "
+                f"{', '.join(DECLINE_CODES)}"
             )
         _check_times(times)
         self._backend.force_outcome(
@@ -310,6 +319,17 @@ class Paysim:
         """``POST /v1/payments/{id}/pay`` with ``outcome`` (or a test ``card_number``)."""
         body = {"card_number": card_number} if card_number is not None else {"outcome": outcome}
         result: dict[str, Any] = self._call("POST", f"/v1/payments/{payment_id}/pay", body)
+        return result
+
+    def authenticate(self, payment_id: str, outcome: str = "succeed") -> dict[str, Any]:
+        """``POST /v1/payments/{id}/authenticate``: complete (or fail) 3-D Secure."""
+        if outcome not in AUTHENTICATION_OUTCOMES:
+            raise ValueError(
+                f"outcome must be one of {', '.join(AUTHENTICATION_OUTCOMES)}, not {outcome!r}"
+            )
+        result: dict[str, Any] = self._call(
+            "POST", f"/v1/payments/{payment_id}/authenticate", {"outcome": outcome}
+        )
         return result
 
     def capture(self, payment_id: str, amount: int | None = None) -> dict[str, Any]:

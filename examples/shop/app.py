@@ -8,8 +8,8 @@
     POST /webhooks/paysim        signed gateway events → 200, or 400 for a bad signature
 
 The order's status follows the gateway's webhooks (the source of truth), not the customer's
-browser: ``payment.succeeded`` → ``paid``, ``payment.failed`` → ``failed``, a full
-``payment.refunded`` → ``refunded``.
+browser: ``payment.requires_action`` (3-D Secure) → ``authenticating``, ``payment.succeeded`` →
+``paid``, ``payment.failed`` → ``failed``, a full ``payment.refunded`` → ``refunded``.
 
     app = create_app()          # settings from the environment (see shop.settings)
     app.run()
@@ -177,6 +177,7 @@ def payment_return(order_id: str) -> ResponseReturnValue:
     messages = {
         "paid": "Thank you, your payment went through.",
         "failed": "Your payment was declined; you can try again.",
+        "authenticating": "Please confirm the payment with your bank.",
         "refunded": "This order was refunded.",
     }
     message = messages.get(order.status, "We are confirming your payment.")

@@ -39,13 +39,22 @@ class Order:
 
 
 _STATUS_AFTER = {
+    "payment.requires_action": "authenticating",
     "payment.succeeded": "paid",
     "payment.failed": "failed",
     "payment.refunded": "refunded",
 }
 # A later event never moves an order back: a late ``payment.failed`` (from an earlier attempt,
 # retried) does not undo ``paid``, nor a late ``payment.succeeded`` undo ``refunded``.
-_RANK = {"payment_error": 0, "pending": 0, "failed": 1, "paid": 2, "refunded": 3}
+# 3-D Secure can follow a decline and be followed by one: "authenticating" ranks with "failed".
+_RANK = {
+    "payment_error": 0,
+    "pending": 0,
+    "failed": 1,
+    "authenticating": 1,
+    "paid": 2,
+    "refunded": 3,
+}
 
 
 class OrderStore:
@@ -98,5 +107,7 @@ class OrderStore:
                     order.paid_at = event["created_at"]
                     order.decline_code = None
                 elif new_status == "failed":
-                    order.decline_code = payment.get("decline_code")
+                    # A card decline has a decline code; a failed 3-D Secure check has only
+                    # its failure code (authentication_failed).
+                    order.decline_code = payment.get("decline_code") or payment.get("failure_code")
             return "applied"

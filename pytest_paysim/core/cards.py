@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pytest_paysim.errors import ParameterInvalid
 
 __all__ = [
+    "AUTHENTICATION_FAILED_MESSAGE",
     "DECLINE_CODES",
     "DECLINE_MESSAGES",
     "TEST_CARDS",
@@ -36,10 +37,19 @@ DECLINE_MESSAGES: dict[str, str] = {
 
 DECLINE_CODES: tuple[str, ...] = tuple(DECLINE_MESSAGES)
 
+AUTHENTICATION_FAILED_MESSAGE = (
+    "The customer did not complete 3-D Secure authentication, so the bank refused the payment."
+)
+"""``failure_message`` of a payment whose authentication failed (``authentication_failed``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class CardResult:
-    """What paying with a card leads to."""
+    """What paying with a card leads to.
+
+    ``outcome`` ``requires_action``: the card needs 3-D Secure authentication first; once
+    authenticated it succeeds, or declines with ``decline_code`` when one is given.
+    """
 
     outcome: str
     decline_code: str | None = None
@@ -56,6 +66,9 @@ TEST_CARDS: dict[str, CardResult] = {
     "4000000000000127": CardResult("fail", "incorrect_cvc"),
     "4000000000000119": CardResult("fail", "processing_error"),
     "4100000000000019": CardResult("fail", "fraudulent"),
+    "4000002760003184": CardResult("requires_action"),
+    "4000002500003155": CardResult("requires_action"),
+    "4000008260003178": CardResult("requires_action", "insufficient_funds"),
 }
 """The listed test card numbers; any other valid number succeeds."""
 

@@ -79,6 +79,10 @@ class Payment:
     failure_message: str | None = None
     cancellation_reason: str | None = None
     refunds: list[Refund] = field(default_factory=list)
+    authentication_url: str | None = None
+    """The hosted 3-D Secure page while ``requires_action`` (shown as ``next_action``)."""
+    decline_after_authentication: str | None = None
+    """The decline code a 3-D Secure card gives once authenticated (not shown in the API)."""
 
     def copy(self) -> Payment:
         """A copy to change: its own metadata and refund list (refunds never change)."""
@@ -103,6 +107,8 @@ class Payment:
             self.failure_message,
             self.cancellation_reason,
             list(self.refunds),
+            self.authentication_url,
+            self.decline_after_authentication,
         )
 
     @property
@@ -131,8 +137,18 @@ class Payment:
             "failure_message": self.failure_message,
             "cancellation_reason": self.cancellation_reason,
             "refunds": [refund.to_dict() for refund in self.refunds],
+            "next_action": self.next_action(),
             "created_at": format_time(self.created_at),
             "updated_at": format_time(self.updated_at),
+        }
+
+    def next_action(self) -> dict[str, Any] | None:
+        """What the customer must do next: authenticate on the hosted page, or nothing."""
+        if self.authentication_url is None:
+            return None
+        return {
+            "type": "redirect_to_url",
+            "redirect_to_url": {"url": self.authentication_url, "return_url": self.return_url},
         }
 
 

@@ -22,8 +22,12 @@ from pytest_paysim.core.cards import DECLINE_CODES
 from pytest_paysim.errors import ParameterInvalid
 
 __all__ = [
+    "AUTHENTICATION_OUTCOMES",
+    "FORCED_OUTCOMES",
     "PAY_OUTCOMES",
     "REFUND_OUTCOMES",
+    "AuthenticationOutcome",
+    "ForcedOutcome",
     "ForcedOutcomes",
     "ForcedRule",
     "PayOutcome",
@@ -32,7 +36,13 @@ __all__ = [
 ]
 
 PayOutcome = Literal["succeed", "fail", "abandon"]
+"""What a pay request may ask for."""
 PAY_OUTCOMES: tuple[PayOutcome, ...] = get_args(PayOutcome)
+ForcedOutcome = Literal["succeed", "fail", "abandon", "requires_action"]
+"""What a test may force a pay attempt into: a request's outcomes, or 3-D Secure."""
+FORCED_OUTCOMES: tuple[ForcedOutcome, ...] = get_args(ForcedOutcome)
+AuthenticationOutcome = Literal["succeed", "fail"]
+AUTHENTICATION_OUTCOMES: tuple[AuthenticationOutcome, ...] = get_args(AuthenticationOutcome)
 RefundOutcome = Literal["fail"]
 REFUND_OUTCOMES: tuple[RefundOutcome, ...] = get_args(RefundOutcome)
 
@@ -85,7 +95,7 @@ class ForcedOutcomes:
         Raises ``ParameterInvalid`` for an unknown outcome or decline code, or ``times`` < 1,
         here rather than as a crash at the next pay.
         """
-        _check("outcome", outcome, PAY_OUTCOMES)
+        _check("outcome", outcome, FORCED_OUTCOMES)
         if decline_code is not None:
             _check("decline_code", decline_code, DECLINE_CODES)
         _check_times(times)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pytest_paysim.core import transitions as tx
-from pytest_paysim.core.cards import DECLINE_MESSAGES, card_result
+from pytest_paysim.core.cards import AUTHENTICATION_FAILED_MESSAGE, DECLINE_MESSAGES, card_result
 from pytest_paysim.core.clock import Clock, format_time
 from pytest_paysim.core.deliveries import (
     DEFAULT_RETRIES,
@@ -56,7 +56,7 @@ from pytest_paysim.core.models import (
     WebhookEndpoint,
     dump_json,
 )
-from pytest_paysim.core.outcomes import PAY_OUTCOMES, ForcedOutcomes
+from pytest_paysim.core.outcomes import AUTHENTICATION_OUTCOMES, PAY_OUTCOMES, ForcedOutcomes
 from pytest_paysim.core.secrets import ROTATION_GRACE_SECONDS, STORED_SECRETS, Secrets
 from pytest_paysim.core.signing import (
     SCHEMES,
@@ -465,30 +465,71 @@ class Simulator:
             forced = self._forced.take_pay_outcome(payment_id)
             if forced is not None:
                 self._on_rollback(forced.give_back)
+                if forced.outcome != "fail":
+                    decline_code = None  # a request's decline code goes with its own "fail"
                 outcome, decline_code = forced.outcome, forced.decline_code or decline_code
             elif card is not None:
                 outcome, decline_code = card.outcome, card.decline_code
             if outcome == "succeed":
-                manual = payment.capture_method == "manual"
-                row = tx.enter(
-                    tx.PAY_SUCCEED_MANUAL if manual else tx.PAY_SUCCEED_AUTOMATIC,
-                    payment.status,
-                    payment_id=payment_id,
-                )
-                payment.failure_code = payment.decline_code = payment.failure_message = None
-                if manual:
-                    payment.amount_capturable = payment.amount
-                else:
-                    payment.amount_captured = payment.amount
+                row = self._succeed(payment, tx.PAY_SUCCEED_MANUAL, tx.PAY_SUCCEED_AUTOMATIC)
             elif outcome == "fail":
                 row = tx.enter(tx.PAY_FAIL, payment.status, payment_id=payment_id)
-                code = decline_code or "generic_decline"
-                payment.failure_code = "card_declined"
-                payment.decline_code = code
-                payment.failure_message = DECLINE_MESSAGES[code]
+                _decline(payment, decline_code or "generic_decline")
+            elif outcome == "requires_action":
+                row = tx.enter(tx.PAY_REQUIRES_ACTION, payment.status, payment_id=payment_id)
+                payment.authentication_url = (
+                    f"{self.config.base_url}/authenticate/{payment.id}"
+                    f"?client_secret={payment.client_secret}"
+                )
+                payment.decline_after_authentication = decline_code
             else:
                 row = tx.enter(tx.PAY_ABANDON, payment.status, payment_id=payment_id)
             return self._move(payment, row)
+
+    def authenticate(self, payment_id: str, *, outcome: str = "succeed") -> Payment:
+        """Complete (``succeed``) or fail 3-D Secure for a payment in ``requires_action``.
+
+        Success continues as a successful pay under the payment's capture method, unless the
+        card declines once authenticated; failure leaves the payment ``failed`` with
+        ``failure_code: authentication_failed``.
+        """
+        if outcome not in AUTHENTICATION_OUTCOMES:
+            raise ParameterInvalid(
+                f"`outcome` must be one of {', '.join(AUTHENTICATION_OUTCOMES)}.", param="outcome"
+            )
+        with self._atomic():
+            payment = self._payment_to_change(payment_id)
+            tx.require("authenticate", payment.status, payment_id=payment_id)
+            decline_code = payment.decline_after_authentication
+            payment.authentication_url = payment.decline_after_authentication = None
+            if outcome == "fail":
+                row = tx.enter(tx.AUTHENTICATE_FAIL, payment.status, payment_id=payment_id)
+                payment.failure_code = "authentication_failed"
+                payment.decline_code = None
+                payment.failure_message = AUTHENTICATION_FAILED_MESSAGE
+            elif decline_code is not None:
+                row = tx.enter(tx.AUTHENTICATE_DECLINED, payment.status, payment_id=payment_id)
+                _decline(payment, decline_code)
+            else:
+                row = self._succeed(
+                    payment, tx.AUTHENTICATE_SUCCEED_MANUAL, tx.AUTHENTICATE_SUCCEED_AUTOMATIC
+                )
+            return self._move(payment, row)
+
+    def _succeed(
+        self, payment: Payment, manual_row: tx.Transition, automatic_row: tx.Transition
+    ) -> tx.Transition:
+        """The money of a successful payment: held (manual capture) or captured at once."""
+        manual = payment.capture_method == "manual"
+        row = tx.enter(
+            manual_row if manual else automatic_row, payment.status, payment_id=payment.id
+        )
+        payment.failure_code = payment.decline_code = payment.failure_message = None
+        if manual:
+            payment.amount_capturable = payment.amount
+        else:
+            payment.amount_captured = payment.amount
+        return row
 
     def capture(self, payment_id: str, *, amount: int | None = None) -> Payment:
         """Capture an authorized payment (the rest is released), or confirm a succeeded one."""
@@ -563,6 +604,7 @@ class Simulator:
             payment = self._payment_to_change(payment_id)
             row = tx.enter(tx.CANCEL, payment.status, payment_id=payment_id)
             payment.amount_capturable = 0
+            payment.authentication_url = payment.decline_after_authentication = None
             payment.cancellation_reason = cancellation_reason
             return self._move(payment, row)
 
@@ -895,6 +937,12 @@ class Simulator:
     def busy(self) -> bool:
         """Whether a delivery is being sent or is due now."""
         return self._sink.busy()
+
+
+def _decline(payment: Payment, decline_code: str) -> None:
+    payment.failure_code = "card_declined"
+    payment.decline_code = decline_code
+    payment.failure_message = DECLINE_MESSAGES[decline_code]
 
 
 def _signed(attempt: DeliveryAttempt, secrets: tuple[str, ...], scheme: Scheme) -> DeliveryAttempt:

@@ -17,6 +17,10 @@ from typing import Literal, get_args
 from pytest_paysim.errors import PaymentUnexpectedState
 
 __all__ = [
+    "AUTHENTICATE_DECLINED",
+    "AUTHENTICATE_FAIL",
+    "AUTHENTICATE_SUCCEED_AUTOMATIC",
+    "AUTHENTICATE_SUCCEED_MANUAL",
     "AUTHORIZED",
     "CANCEL",
     "CANCELED",
@@ -28,12 +32,14 @@ __all__ = [
     "FAILED",
     "PAY_ABANDON",
     "PAY_FAIL",
+    "PAY_REQUIRES_ACTION",
     "PAY_SUCCEED_AUTOMATIC",
     "PAY_SUCCEED_MANUAL",
     "REFUNDED",
     "REFUND_ALL",
     "REFUND_FAILED",
     "REFUND_PART",
+    "REQUIRES_ACTION",
     "REQUIRES_PAYMENT_METHOD",
     "STATUSES",
     "SUCCEEDED",
@@ -50,6 +56,7 @@ __all__ = [
 
 Status = Literal[
     "requires_payment_method",
+    "requires_action",
     "authorized",
     "succeeded",
     "captured",
@@ -59,6 +66,7 @@ Status = Literal[
 ]
 STATUSES: tuple[Status, ...] = get_args(Status)
 REQUIRES_PAYMENT_METHOD: Status = "requires_payment_method"
+REQUIRES_ACTION: Status = "requires_action"
 AUTHORIZED: Status = "authorized"
 SUCCEEDED: Status = "succeeded"
 CAPTURED: Status = "captured"
@@ -66,7 +74,7 @@ FAILED: Status = "failed"
 REFUNDED: Status = "refunded"
 CANCELED: Status = "canceled"
 
-Operation = Literal["create", "pay", "capture", "refund", "cancel"]
+Operation = Literal["create", "pay", "authenticate", "capture", "refund", "cancel"]
 EventType = str
 """``payment.<something>``: the event types are the ones the table names (``EVENT_TYPES``)."""
 
@@ -100,6 +108,37 @@ PAY_FAIL = Transition("pay", "fail", _PAYABLE, FAILED, "payment.failed")
 PAY_ABANDON = Transition(
     "pay", "abandon", _PAYABLE, REQUIRES_PAYMENT_METHOD, "payment.requires_payment_method"
 )
+PAY_REQUIRES_ACTION = Transition(
+    "pay",
+    "needs authentication (3-D Secure card, or forced `requires_action`)",
+    _PAYABLE,
+    REQUIRES_ACTION,
+    "payment.requires_action",
+)
+AUTHENTICATE_SUCCEED_AUTOMATIC = Transition(
+    "authenticate",
+    "succeed, automatic capture",
+    (REQUIRES_ACTION,),
+    SUCCEEDED,
+    "payment.succeeded",
+)
+AUTHENTICATE_SUCCEED_MANUAL = Transition(
+    "authenticate", "succeed, manual capture", (REQUIRES_ACTION,), AUTHORIZED, "payment.authorized"
+)
+AUTHENTICATE_DECLINED = Transition(
+    "authenticate",
+    "succeed, then the card declines (4000008260003178)",
+    (REQUIRES_ACTION,),
+    FAILED,
+    "payment.failed",
+)
+AUTHENTICATE_FAIL = Transition(
+    "authenticate",
+    "fail (`failure_code: authentication_failed`)",
+    (REQUIRES_ACTION,),
+    FAILED,
+    "payment.failed",
+)
 CAPTURE_AUTHORIZED = Transition(
     "capture", "full or partial", (AUTHORIZED,), CAPTURED, "payment.captured"
 )
@@ -110,7 +149,11 @@ REFUND_PART = Transition("refund", "part of what is left", _REFUNDABLE, None, "p
 REFUND_ALL = Transition("refund", "all that is left", _REFUNDABLE, REFUNDED, "payment.refunded")
 REFUND_FAILED = Transition("refund", "forced to fail", _REFUNDABLE, None, "payment.refund_failed")
 CANCEL = Transition(
-    "cancel", "", (REQUIRES_PAYMENT_METHOD, FAILED, AUTHORIZED), CANCELED, "payment.canceled"
+    "cancel",
+    "",
+    (REQUIRES_PAYMENT_METHOD, FAILED, AUTHORIZED, REQUIRES_ACTION),
+    CANCELED,
+    "payment.canceled",
 )
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -119,6 +162,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     PAY_SUCCEED_MANUAL,
     PAY_FAIL,
     PAY_ABANDON,
+    PAY_REQUIRES_ACTION,
+    AUTHENTICATE_SUCCEED_AUTOMATIC,
+    AUTHENTICATE_SUCCEED_MANUAL,
+    AUTHENTICATE_DECLINED,
+    AUTHENTICATE_FAIL,
     CAPTURE_AUTHORIZED,
     CAPTURE_SUCCEEDED,
     REFUND_PART,

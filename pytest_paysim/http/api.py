@@ -69,6 +69,11 @@ def pay_payment(ctx: RequestContext) -> tuple[int, Any]:
     return 200, payment.to_dict()
 
 
+def authenticate_payment(ctx: RequestContext) -> tuple[int, Any]:
+    payment = ctx.sim.authenticate(ctx.args["id"], outcome=ctx.body["outcome"])
+    return 200, payment.to_dict()
+
+
 def capture_payment(ctx: RequestContext) -> tuple[int, Any]:
     return 200, ctx.sim.capture(ctx.args["id"], amount=ctx.body.get("amount")).to_dict()
 
@@ -147,6 +152,7 @@ HANDLERS: dict[str, Handler] = {
     "list_payments": list_payments,
     "get_payment": get_payment,
     "pay_payment": pay_payment,
+    "authenticate_payment": authenticate_payment,
     "capture_payment": capture_payment,
     "refund_payment": refund_payment,
     "cancel_payment": cancel_payment,

@@ -13,7 +13,7 @@ from typing import Any
 from pytest_paysim._version import __version__
 from pytest_paysim.core.deliveries import DELIVERY_MODES
 from pytest_paysim.core.signing import SCHEMES
-from pytest_paysim.core.transitions import EVENT_TYPES
+from pytest_paysim.core.transitions import EVENT_TYPES, STATUSES
 from pytest_paysim.http.routes import ROUTES, Route
 
 __all__ = ["document"]
@@ -59,17 +59,7 @@ _PAYMENT = _object(
         "object": {"const": "payment"},
         "amount": {"type": "integer"},
         "currency": {"type": "string"},
-        "status": {
-            "enum": [
-                "requires_payment_method",
-                "authorized",
-                "succeeded",
-                "captured",
-                "failed",
-                "refunded",
-                "canceled",
-            ]
-        },
+        "status": {"enum": list(STATUSES)},
         "capture_method": {"enum": ["automatic", "manual"]},
         "description": _NULLABLE_STRING,
         "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -84,6 +74,22 @@ _PAYMENT = _object(
         "failure_message": _NULLABLE_STRING,
         "cancellation_reason": _NULLABLE_STRING,
         "refunds": {"type": "array", "items": {"$ref": "#/components/schemas/Refund"}},
+        "next_action": {
+            "oneOf": [
+                {"type": "null"},
+                _object(
+                    {
+                        "type": {"const": "redirect_to_url"},
+                        "redirect_to_url": _object(
+                            {
+                                "url": {"type": "string", "format": "uri"},
+                                "return_url": _NULLABLE_STRING,
+                            }
+                        ),
+                    }
+                ),
+            ]
+        },
         "created_at": _TIME,
         "updated_at": _TIME,
     }

@@ -298,16 +298,100 @@ def _pay_submit(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> R
     return _after_pay(payment, secret)
 
 
+def _authenticate_page(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
+    payment_id = args["id"]
+    secret = _FormRequest(environ).args.get("client_secret", "")
+    payment = app.simulator.get_payment(payment_id)
+    app.check_client_secret(payment_id, secret)
+    return _bank_check(payment, secret)
+
+
+def _authenticate_submit(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
+    payment_id = args["id"]
+    form = _FormRequest(environ).form
+    sim = app.simulator
+    payment = sim.get_payment(payment_id)
+    secret = form.get("client_secret", "")
+    app.check_client_secret(payment_id, secret)
+    action = form.get("action", "")
+    token = form.get("token", "")
+    if action not in ("succeed", "fail"):
+        return _bank_check(
+            payment, secret, status=400, error="Choose Complete or Fail authentication."
+        )
+    if not _TOKEN.fullmatch(token):
+        return _bank_check(
+            payment,
+            secret,
+            status=400,
+            error="This form was not loaded from this page or is out of date; submit it again.",
+        )
+    tokens = app.tokens()
+    if not tokens.begin(payment_id, token):
+        return _after_pay(sim.get_payment(payment_id), secret)
+    used = False
+    try:
+        try:
+            payment = sim.authenticate(payment_id, outcome=action)
+        except PaymentUnexpectedState:  # authenticated through the API meanwhile
+            return _bank_check(sim.get_payment(payment_id), secret, status=409)
+        used = True
+    finally:
+        tokens.finish(payment_id, token, used=used)
+    return _after_pay(payment, secret)
+
+
+def _bank_check(
+    payment: Payment, secret: str, *, status: int = 200, error: str | None = None
+) -> Response:
+    """The 3-D Secure page: the two buttons while authentication is pending, else the status."""
+    amount = format_amount(payment.amount, payment.currency)
+    pending = payment.status == tx.REQUIRES_ACTION
+    if error is not None:
+        notice = fill("notice.html", kind="error", role="alert", message=error)
+    elif pending:
+        notice = Markup("")
+    else:
+        message = f"This payment has status {payment.status}; there is nothing to confirm."
+        notice = fill("notice.html", kind="info", role="status", message=message)
+    form: Markup | str = ""
+    if pending:
+        form = fill(
+            "authenticate_form.html",
+            payment_id=payment.id,
+            client_secret=secret,
+            token=secrets.token_urlsafe(18),
+        )
+    merchant = payment.description or f"Payment {payment.id}"
+    content = fill(
+        "authenticate.html",
+        heading="Confirm this payment" if pending else "Nothing to confirm",
+        merchant_line=f"{merchant}: confirm that you are paying {amount}.",
+        amount=amount,
+        status=payment.status,
+        notice=notice,
+        form=form,
+    )
+    return _page(status, "Confirm the payment", content, body_class="page-pay")
+
+
 def _after_pay(payment: Payment, secret: str) -> Response:
-    """Back to the merchant's ``return_url``, or the result on this page."""
+    """On to the bank's 3-D Secure page, back to the merchant's ``return_url``, or the result
+    on this page."""
+    if payment.authentication_url is not None:
+        return _redirect(payment.authentication_url, "On to your bank to confirm the payment:")
     if not payment.return_url:
         return _checkout(payment, secret)
     location = return_location(payment.return_url, payment.id, payment.status)
+    return _redirect(location, "Back to the shop:")
+
+
+def _redirect(location: str, message: str) -> Response:
     link = fill("redirect_link.html", url=location)
     return _page(
         303,
         "Redirecting",
-        fill("message.html", heading="Redirecting", message="Back to the shop:", extra=link),
+        fill("message.html", heading="Redirecting", message=message, extra=link),
         headers=[("Location", location)],
     )
 
@@ -352,6 +436,11 @@ def _checkout(
         notice = fill("notice.html", kind="error", role="alert", message=message)
     elif payable:
         notice = Markup("")
+    elif payment.authentication_url is not None:
+        message = "This payment waits for 3-D Secure: confirm it with your bank."
+        notice = fill("notice.html", kind="info", role="status", message=message) + fill(
+            "redirect_link.html", url=payment.authentication_url
+        )
     else:
         message = f"This payment has status {payment.status}; there is nothing left to pay."
         kind = "info" if payment.status == tx.CANCELED else "success"
@@ -393,7 +482,13 @@ def _test_cards() -> tuple[dict[str, str], ...]:
     cards = []
     for number, result in TEST_CARDS.items():
         spaced = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
-        text = "Succeeds" if result.outcome == "succeed" else f"Declines: {result.decline_code}"
+        if result.outcome == "requires_action":
+            then = f"declines: {result.decline_code}" if result.decline_code else "succeeds"
+            text = f"3-D Secure, then {then}"
+        elif result.outcome == "succeed":
+            text = "Succeeds"
+        else:
+            text = f"Declines: {result.decline_code}"
         cards.append({"number": spaced, "result": text})
     return tuple(cards)
 
@@ -611,6 +706,8 @@ def _timeline(
 _HANDLERS: dict[str, Callable[[Pages, WSGIEnvironment, dict[str, str]], Response]] = {
     "page_pay": _pay_page,
     "page_pay_submit": _pay_submit,
+    "page_authenticate": _authenticate_page,
+    "page_authenticate_submit": _authenticate_submit,
     "dashboard": _dashboard,
     "dashboard_payment": _dashboard_payment,
 }

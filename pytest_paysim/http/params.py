@@ -19,12 +19,13 @@ from urllib.parse import urlsplit
 from pytest_paysim.core.cards import DECLINE_CODES
 from pytest_paysim.core.currencies import CURRENCIES
 from pytest_paysim.core.deliveries import DELIVERY_MODES
-from pytest_paysim.core.outcomes import PAY_OUTCOMES
+from pytest_paysim.core.outcomes import AUTHENTICATION_OUTCOMES, FORCED_OUTCOMES, PAY_OUTCOMES
 from pytest_paysim.core.signing import SCHEMES
 from pytest_paysim.core.transitions import EVENT_TYPES, STATUSES
 from pytest_paysim.errors import ParameterInvalid, ParameterMissing, ParameterUnknown
 
 __all__ = [
+    "AUTHENTICATE_PAYMENT",
     "CANCEL_PAYMENT",
     "CAPTURE_PAYMENT",
     "CLOCK",
@@ -293,9 +294,11 @@ def _pay_check(clean: dict[str, Any]) -> dict[str, Any]:
         raise ParameterInvalid(
             "Pass either `outcome` or `card_number`, not both.", param="card_number"
         )
-    if "decline_code" in clean and clean.get("outcome") != "fail":
+    if "decline_code" in clean and clean.get("outcome") not in ("fail", "requires_action"):
         raise ParameterInvalid(
-            '`decline_code` goes only with `outcome: "fail"`.', param="decline_code"
+            '`decline_code` goes only with `outcome: "fail"` (the decline), or with '
+            '`"requires_action"` (the decline once authenticated).',
+            param="decline_code",
         )
     return clean
 
@@ -303,14 +306,16 @@ def _pay_check(clean: dict[str, Any]) -> dict[str, Any]:
 def _control_outcome_check(clean: dict[str, Any]) -> dict[str, Any]:
     if ("outcome" in clean) == ("refund_outcome" in clean):
         raise ParameterMissing(
-            "Pass `outcome` (succeed, fail, abandon) or `refund_outcome` (fail).",
+            "Pass `outcome` (succeed, fail, abandon, requires_action) or `refund_outcome` (fail).",
             param="outcome",
         )
     if "refund_outcome" in clean and ({"payment_id", "decline_code"} & clean.keys()):
         raise ParameterInvalid("`refund_outcome` takes only `times`.", param="refund_outcome")
-    if "decline_code" in clean and clean.get("outcome") != "fail":
+    if "decline_code" in clean and clean.get("outcome") not in ("fail", "requires_action"):
         raise ParameterInvalid(
-            '`decline_code` goes only with `outcome: "fail"`.', param="decline_code"
+            '`decline_code` goes only with `outcome: "fail"` (the decline), or with '
+            '`"requires_action"` (the decline once authenticated).',
+            param="decline_code",
         )
     return clean
 
@@ -434,6 +439,19 @@ PAY_PAYMENT = Params(
     ),
     check=_pay_check,
 )
+AUTHENTICATE_PAYMENT = Params(
+    "AuthenticatePayment",
+    (
+        Param(
+            "outcome",
+            "string",
+            "succeed (the customer completes 3-D Secure) or fail.",
+            enum=AUTHENTICATION_OUTCOMES,
+            required=True,
+        ),
+        Param("client_secret", "string", "The payment's client secret.", max_length=200),
+    ),
+)
 CAPTURE_PAYMENT = Params("CapturePayment", (_AMOUNT,))
 REFUND_PAYMENT = Params("RefundPayment", (_AMOUNT, _reason("reason", REFUND_REASONS)))
 CANCEL_PAYMENT = Params("CancelPayment", (_reason("cancellation_reason", CANCEL_REASONS),))
@@ -510,11 +528,17 @@ RESET = Params(
 OUTCOMES = Params(
     "ForceOutcome",
     (
-        Param("outcome", "string", "Forced pay outcome.", enum=PAY_OUTCOMES),
+        Param("outcome", "string", "Forced pay outcome.", enum=FORCED_OUTCOMES),
         Param("refund_outcome", "string", "Forced refund outcome.", enum=("fail",)),
         _TIMES,
         Param("payment_id", "string", "Only this payment's attempts.", max_length=100),
-        Param("decline_code", "string", "With `fail`: the decline code.", enum=DECLINE_CODES),
+        Param(
+            "decline_code",
+            "string",
+            "With `fail`: the decline code; with `requires_action`: the decline once "
+            "authenticated.",
+            enum=DECLINE_CODES,
+        ),
     ),
     check=_control_outcome_check,
 )
