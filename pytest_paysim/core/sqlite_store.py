@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pytest_paysim.core.models import (
+    Charge,
     DeliveryAttempt,
     Event,
     IdempotencyRecord,
@@ -60,7 +61,7 @@ from pytest_paysim.errors import ConfigurationError, unknown_starting_after
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Stored in ``PRAGMA user_version``; a file of another version is refused, not migrated."""
 
 _SYNCHRONOUS = ("NORMAL", "FULL")
@@ -82,14 +83,23 @@ CREATE TABLE refunds (
     data TEXT NOT NULL
 );
 
+CREATE TABLE charges (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    payment_id TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+
 CREATE TABLE events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     type TEXT NOT NULL,
     payment_id TEXT NOT NULL,
+    dialect TEXT NOT NULL,
     data TEXT NOT NULL,
     body BLOB NOT NULL
 );
+CREATE INDEX events_by_dialect ON events (dialect, seq);
 CREATE INDEX events_by_type ON events (type, seq);
 CREATE INDEX events_by_payment ON events (payment_id, seq);
 
@@ -134,7 +144,15 @@ _DELIVERIES = (
 )
 """Delivery attempts with their body (kept once, with the event, when it is the same)."""
 
-_RECORD_TABLES = ("payments", "refunds", "events", "idempotency", "endpoints", "deliveries")
+_RECORD_TABLES = (
+    "payments",
+    "refunds",
+    "charges",
+    "events",
+    "idempotency",
+    "endpoints",
+    "deliveries",
+)
 
 _R = TypeVar("_R")
 
@@ -341,6 +359,17 @@ class SqliteStore:
             (refund.id, refund.payment_id, _dump(refund)),
         )
 
+    def get_charge(self, charge_id: str) -> Charge | None:
+        row = self._one("SELECT data FROM charges WHERE id = ?", (charge_id,))
+        return None if row is None else _load(Charge, row[0])
+
+    def save_charge(self, charge: Charge) -> None:
+        self._write(
+            "INSERT INTO charges (id, payment_id, data) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET payment_id = excluded.payment_id, data = excluded.data",
+            (charge.id, charge.payment_id, _dump(charge)),
+        )
+
     # -- events --------------------------------------------------------------------------------
 
     def get_event(self, event_id: str) -> Event | None:
@@ -349,10 +378,12 @@ class SqliteStore:
 
     def add_event(self, event: Event) -> None:
         self._write(
-            "INSERT INTO events (id, type, payment_id, data, body) VALUES (?, ?, ?, ?, ?) "
+            "INSERT INTO events (id, type, payment_id, dialect, data, body) "
+            "VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET type = excluded.type, "
-            "payment_id = excluded.payment_id, data = excluded.data, body = excluded.body",
-            (event.id, event.type, event.payment_id, _dump(event), event.body),
+            "payment_id = excluded.payment_id, dialect = excluded.dialect, "
+            "data = excluded.data, body = excluded.body",
+            (event.id, event.type, event.payment_id, event.dialect, _dump(event), event.body),
         )
 
     def list_events(
@@ -362,9 +393,13 @@ class SqliteStore:
         starting_after: str | None,
         type: str | None,
         payment_id: str | None,
+        dialect: str | None = None,
     ) -> tuple[list[Event], bool]:
         where: list[str] = []
         params: list[Any] = []
+        if dialect is not None:
+            where.append("dialect = ?")
+            params.append(dialect)
         if type is not None:
             where.append("type = ?")
             params.append(type)
@@ -520,6 +555,7 @@ def _load(cls: type[_R], text: str, **extra: Any) -> _R:
 def _dump_payment(payment: Payment) -> str:
     data = _values(payment)
     data["refunds"] = [_values(refund) for refund in payment.refunds]
+    data["charges"] = [_values(charge) for charge in payment.charges]
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -530,6 +566,11 @@ def _load_payment(text: str) -> Payment:
     data["refunds"] = [
         Refund(**{name: value for name, value in refund.items() if name in refund_names})
         for refund in data.get("refunds", ())
+    ]
+    charge_names = _fields(Charge)
+    data["charges"] = [
+        Charge(**{name: value for name, value in charge.items() if name in charge_names})
+        for charge in data.get("charges", ())
     ]
     return Payment(**data)
 

@@ -43,6 +43,7 @@ from pytest_paysim.errors import (
     MethodNotAllowed,
     ParameterInvalid,
     PaymentUnexpectedState,
+    ResourceMissing,
     RouteMissing,
 )
 from pytest_paysim.http import api, control
@@ -52,12 +53,14 @@ from pytest_paysim.http.response import Response
 from pytest_paysim.http.routes import ROUTES, ROUTES_BY_ENDPOINT, Route, url_map
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["MAX_BODY_BYTES", "ConnectionDropped", "PaysimApp", "RequestContext"]
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 64
+_DIALECT_PREFIXES = ("pi_",)
+"""Ids of payments of another front end (the Stripe dialect's): not found here."""
 _CLIENT_SECRET = re.compile(rb"(_secret_)[0-9A-Za-z]{8,}")
 
 Handler = Callable[["RequestContext"], tuple[int, Any]]
@@ -113,10 +116,20 @@ class PaysimApp:
         self._static: dict[tuple[str, str], Route] = {
             (route.method, route.path): route for route in ROUTES if "<" not in route.path
         }
+        self._mounts: dict[str, WSGIApplication] = {}
+
+    def mount(self, prefix: str, app: WSGIApplication) -> None:
+        """Serve ``prefix`` and every path under it with ``app`` (another front end, such as
+        the Stripe dialect under ``/stripe``), before any native routing or fault."""
+        self._mounts[prefix.rstrip("/")] = app
 
     # -- WSGI ---------------------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self._mounts:
+            mounted = self._mounted(environ)
+            if mounted is not None:
+                return mounted(environ, start_response)
         try:
             response = self.handle(environ)
         except ConnectionDropped:
@@ -133,6 +146,13 @@ class PaysimApp:
         if environ.get("REQUEST_METHOD") == "HEAD":
             return []  # the headers only; a body would corrupt the next answer on the connection
         return [response.body]
+
+    def _mounted(self, environ: WSGIEnvironment) -> WSGIApplication | None:
+        path: str = environ.get("PATH_INFO") or "/"
+        for prefix, app in self._mounts.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return app
+        return None
 
     def _internal_error(self, error: Exception) -> InternalError:
         text = self.simulator.record_unexpected_error(error)
@@ -208,6 +228,8 @@ class PaysimApp:
         query_pairs = _query_pairs(environ)
         ctx = RequestContext(self, route, environ, args)
         ctx.credential = self._authenticate(route, environ, args, dict(query_pairs), raw or b"")
+        if args.get("id", "").startswith(_DIALECT_PREFIXES):
+            raise ResourceMissing(f"No payment with id {args['id']!r}.", param="id")
         if raw is None:
             raise BodyTooLarge(
                 f"The body is over {MAX_BODY_BYTES} bytes; send less.",
