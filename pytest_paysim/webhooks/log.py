@@ -90,7 +90,12 @@ class Delivery:
 
     @property
     def payment_id(self) -> str:
-        return str(self.payment["id"])
+        """The payment's id; for a Stripe charge or refund, its ``payment_intent``."""
+        payment = self.payment
+        if payment.get("object") in ("charge", "refund") and payment.get("payment_intent"):
+            intent = payment["payment_intent"]
+            return str(intent["id"] if isinstance(intent, dict) else intent)
+        return str(payment["id"])
 
     def json(self) -> dict[str, Any]:
         """The body parsed (a new dict each call)."""
