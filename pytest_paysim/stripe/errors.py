@@ -125,6 +125,7 @@ NATIVE_ONLY_CODES: frozenset[str] = frozenset(
         "method_not_allowed",
         "payment_unexpected_state",
         "route_missing",
+        "simulator_reset",
     }
 )
 """Codes of :mod:`pytest_paysim.errors` that Stripe does not have: never on the wire here."""
@@ -517,6 +518,7 @@ NATIVE_ANSWERS: dict[str, _Answer] = {
         "Invalid request: send the parameters as application/x-www-form-urlencoded.",
     ),
     "injected_fault": _fault,
+    "simulator_reset": _relabel,  # 409 without a code: the request belonged to a finished test
     "invalid_json": _relabel,
     "idempotency_key_invalid": _relabel,
     "body_too_large": _relabel,

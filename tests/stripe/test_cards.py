@@ -117,7 +117,10 @@ def test_test_payment_methods(
     assert brand_of(number) == brand
     # The same outcome as the core's card table (a number the core does not list succeeds).
     core = TEST_CARDS.get(number)
-    if decline is None:
+    if action:  # 3-D Secure first (SPEC section 9's requires_action cards)
+        assert core is not None
+        assert core.outcome == "requires_action"
+    elif decline is None:
         assert core is None or core.outcome == "succeed"
     else:
         assert core is not None
