@@ -121,7 +121,10 @@ class PaysimApp:
     def mount(self, prefix: str, app: WSGIApplication) -> None:
         """Serve ``prefix`` and every path under it with ``app`` (another front end, such as
         the Stripe dialect under ``/stripe``), before any native routing or fault."""
-        self._mounts[prefix.rstrip("/")] = app
+        prefix = "/" + prefix.strip("/")
+        if "/" in prefix[1:]:
+            raise ValueError(f"mount at one path segment, such as /stripe, not {prefix!r}")
+        self._mounts[prefix] = app
 
     # -- WSGI ---------------------------------------------------------------------------
 
@@ -148,11 +151,9 @@ class PaysimApp:
         return [response.body]
 
     def _mounted(self, environ: WSGIEnvironment) -> WSGIApplication | None:
+        """The app mounted at the path's first segment, if any (one dict lookup)."""
         path: str = environ.get("PATH_INFO") or "/"
-        for prefix, app in self._mounts.items():
-            if path == prefix or path.startswith(prefix + "/"):
-                return app
-        return None
+        return self._mounts.get("/" + path.split("/", 2)[1]) if path.startswith("/") else None
 
     def _internal_error(self, error: Exception) -> InternalError:
         text = self.simulator.record_unexpected_error(error)

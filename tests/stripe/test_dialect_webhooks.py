@@ -175,6 +175,7 @@ def test_captured_deliveries_verify_with_construct_event(
             delivery.body.decode(), delivery.headers["Stripe-Signature"], server.webhook_secret
         )
         assert event.type == delivery.type
+        assert delivery.verify()["id"] == event.id
 
 
 def test_deliveries_to_the_intents_webhook_url(
