@@ -1022,12 +1022,18 @@ class Simulator:
             return self._stored_payment(payment_id)
 
     def payments(
-        self, *, limit: int = 10, starting_after: str | None = None, status: str | None = None
+        self,
+        *,
+        limit: int = 10,
+        starting_after: str | None = None,
+        status: str | None = None,
+        dialect: str | None = None,
     ) -> tuple[list[Payment], bool]:
-        """A page of payments, newest first, and whether more follow."""
+        """A page of payments (of ``dialect``, or of every front end), newest first, and
+        whether more follow."""
         with self._lock:
             return self._store.list_payments(
-                limit=limit, starting_after=starting_after, status=status
+                limit=limit, starting_after=starting_after, status=status, dialect=dialect
             )
 
     def count_payments(self) -> int:

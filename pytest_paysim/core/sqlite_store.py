@@ -72,9 +72,11 @@ CREATE TABLE payments (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     status TEXT NOT NULL,
+    dialect TEXT NOT NULL,
     data TEXT NOT NULL
 );
 CREATE INDEX payments_by_status ON payments (status, seq);
+CREATE INDEX payments_by_dialect ON payments (dialect, seq);
 
 CREATE TABLE refunds (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -330,17 +332,25 @@ class SqliteStore:
     def save_payment(self, payment: Payment) -> None:
         with self._lock:
             self._write(
-                "INSERT INTO payments (id, status, data) VALUES (?, ?, ?) "
+                "INSERT INTO payments (id, status, dialect, data) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET status = excluded.status, data = excluded.data",
-                (payment.id, payment.status, _dump_payment(payment)),
+                (payment.id, payment.status, payment.dialect, _dump_payment(payment)),
             )
             if self._depth:
                 self._payments[payment.id] = payment
 
     def list_payments(
-        self, *, limit: int, starting_after: str | None, status: str | None
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        status: str | None,
+        dialect: str | None = None,
     ) -> tuple[list[Payment], bool]:
         where, params = ([], []) if status is None else (["status = ?"], [status])
+        if dialect is not None:
+            where.append("dialect = ?")
+            params.append(dialect)
         rows, has_more = self._page("payments", "data", where, params, limit, starting_after)
         return [_load_payment(row[0]) for row in rows], has_more
 

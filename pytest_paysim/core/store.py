@@ -50,7 +50,12 @@ class Store(Protocol):
     def get_payment(self, payment_id: str) -> Payment | None: ...
     def save_payment(self, payment: Payment) -> None: ...
     def list_payments(
-        self, *, limit: int, starting_after: str | None, status: str | None
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        status: str | None,
+        dialect: str | None = None,
     ) -> tuple[list[Payment], bool]: ...
     def count_payments(self) -> int: ...
 
@@ -229,9 +234,21 @@ class MemoryStore:
         index.put(record_id, record)
 
     def list_payments(
-        self, *, limit: int, starting_after: str | None, status: str | None
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        status: str | None,
+        dialect: str | None = None,
     ) -> tuple[list[Payment], bool]:
-        keep = None if status is None else (lambda payment: payment.status == status)
+        keep: Callable[[Payment], bool] | None = None
+        if status is not None or dialect is not None:
+
+            def keep(payment: Payment) -> bool:
+                return (status is None or payment.status == status) and (
+                    dialect is None or payment.dialect == dialect
+                )
+
         return self._payments.page(limit, starting_after, keep)
 
     def count_payments(self) -> int:

@@ -142,8 +142,8 @@ def _stripe_payments(sim: Simulator) -> list[Payment]:
     found: list[Payment] = []
     after: str | None = None
     while True:
-        page, more = sim.payments(limit=_SCAN_PAGE, starting_after=after)
-        found.extend(payment for payment in page if payment.dialect == "stripe")
+        page, more = sim.payments(limit=_SCAN_PAGE, starting_after=after, dialect="stripe")
+        found.extend(page)
         if not more or not page:
             return found
         after = page[-1].id

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import stripe
+from dialect_support import make_client
 
 from pytest_paysim.backends import LocalBackend
 from pytest_paysim.core.simulator import Simulator
@@ -44,12 +45,3 @@ def sim(server: PaysimServer, handle: Paysim) -> Simulator:
 @pytest.fixture
 def client(server: PaysimServer, handle: Paysim) -> stripe.StripeClient:
     return make_client(server)
-
-
-def make_client(server: PaysimServer, *, retries: int = 0) -> stripe.StripeClient:
-    """A ``StripeClient`` on the dialect (``retries``: the SDK's ``max_network_retries``)."""
-    return stripe.StripeClient(
-        server.api_key,
-        base_addresses={"api": server.stripe_url},
-        max_network_retries=retries,
-    )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 import stripe
-from conftest import make_client
+from dialect_support import make_client
 
 from pytest_paysim.core.faults import Fault
 from pytest_paysim.core.simulator import Simulator

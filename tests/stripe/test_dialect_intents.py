@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 import stripe
-from conftest import make_client
+from dialect_support import make_client
 
 from pytest_paysim.core.simulator import Simulator
 from pytest_paysim.handle import Paysim
@@ -249,7 +249,7 @@ def test_charges_list(client: stripe.StripeClient) -> None:
 
 
 def test_native_and_dialect_ids_do_not_cross(
-    client: stripe.StripeClient, server: PaysimServer, handle: Paysim
+    client: stripe.StripeClient, server: PaysimServer, handle: Paysim, sim: Simulator
 ) -> None:
     intent = _create(client)
     native = server.client.get(f"/v1/payments/{intent.id}")
@@ -260,6 +260,13 @@ def test_native_and_dialect_ids_do_not_cross(
     assert raised.value.http_status == 404
     native_list = server.client.get("/v1/events").json()["data"]
     assert {event["type"] for event in native_list} == {"payment.created"}
+    native_payments = server.client.get("/v1/payments").json()["data"]
+    assert [item["id"] for item in native_payments] == [payment["id"]]
+    paid = client.v1.payment_intents.confirm(intent.id, params={"payment_method": "pm_card_visa"})
+    refund = client.v1.refunds.create(params={"payment_intent": paid.id})
+    assert server.client.get(f"/v1/refunds/{refund.id}").status_code == 404
+    everything, _ = sim.payments(limit=10)
+    assert {item.id for item in everything} == {intent.id, payment["id"]}
 
 
 @pytest.fixture

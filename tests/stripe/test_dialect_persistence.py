@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import stripe
-from conftest import make_client
+from dialect_support import make_client
 
 from pytest_paysim.server import PaysimServer
 
