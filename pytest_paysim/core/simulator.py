@@ -507,6 +507,8 @@ class Simulator:
                 _decline(payment, decline_code or "generic_decline")
             elif outcome == "requires_action":
                 row = tx.enter(tx.PAY_REQUIRES_ACTION, payment.status, payment_id=payment_id)
+                # A new attempt is under way: an earlier decline no longer describes it.
+                payment.failure_code = payment.decline_code = payment.failure_message = None
                 payment.authentication_url = (
                     f"{self.config.base_url}/authenticate/{payment.id}"
                     f"?client_secret={payment.client_secret}"

@@ -188,7 +188,7 @@ class PaysimApp:
         try:
             route, args = self._match(method, path)
             if route.html:
-                return self.pages.render(route, environ, args)
+                return self.pages.render(route, environ, args, generation=generation)
             hold = _delay(fault) if fault is not None and fault.when == "before" else None
             response = self._api(route, args, environ, generation, hold)
         except ApiError as error:

@@ -37,6 +37,7 @@ from pytest_paysim.core import transitions as tx
 from pytest_paysim.core.cards import TEST_CARDS
 from pytest_paysim.core.clock import format_time
 from pytest_paysim.core.currencies import format_amount
+from pytest_paysim.core.idempotency import Answer
 from pytest_paysim.errors import (
     ApiError,
     ClientSecretInvalid,
@@ -173,13 +174,30 @@ class Pages:
         """Raise 403 unless ``secret`` is the client secret of ``payment_id``."""
         check_client_secret(self.simulator, payment_id, secret)
 
-    def render(self, route: Route, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
-        """The page for ``route``; every answer, errors included, is an HTML page."""
+    def change(self, generation: int, operation: Callable[[], Payment]) -> Payment:
+        """Run a form post's change as one request of the run it arrived in (``generation``):
+        a post still arriving when its test ended changes nothing in the next one."""
+        changed: list[Payment] = []
+
+        def run() -> Answer:
+            changed.append(operation())
+            return Answer(200, b"")
+
+        self.simulator.execute(run, generation=generation)
+        return changed[0]
+
+    def render(
+        self, route: Route, environ: WSGIEnvironment, args: dict[str, str], *, generation: int
+    ) -> Response:
+        """The page for ``route``; every answer, errors included, is an HTML page.
+
+        ``generation`` is the simulator's run when the request arrived.
+        """
         handler = _HANDLERS.get(route.endpoint)
         if handler is None:
             raise RouteMissing(f"No page for {route.endpoint}.")
         try:
-            return handler(self, environ, args)
+            return handler(self, environ, args, generation)
         except RequestEntityTooLarge:
             return _message(413, f"The form is over {MAX_FORM_BYTES} bytes; send less.")
         except ClientSecretInvalid:
@@ -245,7 +263,9 @@ class _FormRequest(Request):
     max_form_parts = 20
 
 
-def _pay_page(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
+def _pay_page(
+    app: Pages, environ: WSGIEnvironment, args: dict[str, str], generation: int
+) -> Response:
     payment_id = args["id"]
     secret = _FormRequest(environ).args.get("client_secret", "")
     payment = app.simulator.get_payment(payment_id)
@@ -253,7 +273,9 @@ def _pay_page(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> Res
     return _checkout(payment, secret)
 
 
-def _pay_submit(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
+def _pay_submit(
+    app: Pages, environ: WSGIEnvironment, args: dict[str, str], generation: int
+) -> Response:
     payment_id = args["id"]
     form = _FormRequest(environ).form
     sim = app.simulator
@@ -283,9 +305,10 @@ def _pay_submit(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> R
             return _checkout(payment, secret, status=409)
         try:
             if action == "decline":
-                payment = sim.pay(payment_id, outcome="fail")
+                payment = app.change(generation, lambda: sim.pay(payment_id, outcome="fail"))
             else:
-                payment = sim.pay(payment_id, card_number=card_number or DEFAULT_CARD)
+                card = card_number or DEFAULT_CARD
+                payment = app.change(generation, lambda: sim.pay(payment_id, card_number=card))
         except ParameterInvalid as error:
             return _checkout(
                 payment, secret, status=400, card_number=card_number, error=error.message
@@ -298,7 +321,9 @@ def _pay_submit(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> R
     return _after_pay(payment, secret)
 
 
-def _authenticate_page(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
+def _authenticate_page(
+    app: Pages, environ: WSGIEnvironment, args: dict[str, str], generation: int
+) -> Response:
     payment_id = args["id"]
     secret = _FormRequest(environ).args.get("client_secret", "")
     payment = app.simulator.get_payment(payment_id)
@@ -306,7 +331,9 @@ def _authenticate_page(app: Pages, environ: WSGIEnvironment, args: dict[str, str
     return _bank_check(payment, secret)
 
 
-def _authenticate_submit(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
+def _authenticate_submit(
+    app: Pages, environ: WSGIEnvironment, args: dict[str, str], generation: int
+) -> Response:
     payment_id = args["id"]
     form = _FormRequest(environ).form
     sim = app.simulator
@@ -332,7 +359,7 @@ def _authenticate_submit(app: Pages, environ: WSGIEnvironment, args: dict[str, s
     used = False
     try:
         try:
-            payment = sim.authenticate(payment_id, outcome=action)
+            payment = app.change(generation, lambda: sim.authenticate(payment_id, outcome=action))
         except PaymentUnexpectedState:  # authenticated through the API meanwhile
             return _bank_check(sim.get_payment(payment_id), secret, status=409)
         used = True
@@ -366,7 +393,9 @@ def _bank_check(
     content = fill(
         "authenticate.html",
         heading="Confirm this payment" if pending else "Nothing to confirm",
-        merchant_line=f"{merchant}: confirm that you are paying {amount}.",
+        merchant_line=(
+            f"{merchant}: confirm that you are paying {amount}." if pending else merchant
+        ),
         amount=amount,
         status=payment.status,
         notice=notice,
@@ -410,6 +439,7 @@ def return_location(return_url: str, payment_id: str, status: str) -> str:
 
 
 _DONE_HEADINGS: dict[str, str] = {
+    tx.REQUIRES_ACTION: "Confirm the payment with your bank",
     tx.AUTHORIZED: "Payment authorized",
     tx.SUCCEEDED: "Payment succeeded",
     tx.CAPTURED: "Payment captured",
@@ -510,7 +540,9 @@ def _sign_in_page() -> Response:
     )
 
 
-def _dashboard(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
+def _dashboard(
+    app: Pages, environ: WSGIEnvironment, args: dict[str, str], generation: int
+) -> Response:
     if not _signed_in(app, environ):
         return _sign_in_page()
     sim = app.simulator
@@ -588,7 +620,9 @@ def _delivery_row(attempt: DeliveryAttempt) -> dict[str, Any]:
     }
 
 
-def _dashboard_payment(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> Response:
+def _dashboard_payment(
+    app: Pages, environ: WSGIEnvironment, args: dict[str, str], generation: int
+) -> Response:
     if not _signed_in(app, environ):
         return _sign_in_page()
     sim = app.simulator
@@ -604,7 +638,10 @@ def _dashboard_payment(app: Pages, environ: WSGIEnvironment, args: dict[str, str
 
     failure = "—"
     if payment.failure_code:
-        failure = f"{payment.failure_code} ({payment.decline_code}): {payment.failure_message}"
+        code = payment.failure_code
+        if payment.decline_code:
+            code += f" ({payment.decline_code})"
+        failure = f"{code}: {payment.failure_message}"
     content = fill(
         "dashboard_payment.html",
         id=payment.id,
@@ -703,7 +740,7 @@ def _timeline(
     return [row for _, row in entries]
 
 
-_HANDLERS: dict[str, Callable[[Pages, WSGIEnvironment, dict[str, str]], Response]] = {
+_HANDLERS: dict[str, Callable[[Pages, WSGIEnvironment, dict[str, str], int], Response]] = {
     "page_pay": _pay_page,
     "page_pay_submit": _pay_submit,
     "page_authenticate": _authenticate_page,

@@ -294,11 +294,9 @@ def _pay_check(clean: dict[str, Any]) -> dict[str, Any]:
         raise ParameterInvalid(
             "Pass either `outcome` or `card_number`, not both.", param="card_number"
         )
-    if "decline_code" in clean and clean.get("outcome") not in ("fail", "requires_action"):
+    if "decline_code" in clean and clean.get("outcome") != "fail":
         raise ParameterInvalid(
-            '`decline_code` goes only with `outcome: "fail"` (the decline), or with '
-            '`"requires_action"` (the decline once authenticated).',
-            param="decline_code",
+            '`decline_code` goes only with `outcome: "fail"`.', param="decline_code"
         )
     return clean
 

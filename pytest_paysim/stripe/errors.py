@@ -518,7 +518,13 @@ NATIVE_ANSWERS: dict[str, _Answer] = {
         "Invalid request: send the parameters as application/x-www-form-urlencoded.",
     ),
     "injected_fault": _fault,
-    "simulator_reset": _relabel,  # 409 without a code: the request belonged to a finished test
+    "simulator_reset": _fixed(
+        409,
+        "invalid_request_error",
+        "",
+        "The simulator was reset (a new test began) while this request waited; nothing was "
+        "done. Send it again if it is still wanted.",
+    ),
     "invalid_json": _relabel,
     "idempotency_key_invalid": _relabel,
     "body_too_large": _relabel,

@@ -34,16 +34,22 @@ SPEC_ROWS: list[tuple[str, tuple[str, ...], str | None, str]] = [
     ("pay", (RPM, "failed"), "authorized", "payment.authorized"),
     ("pay", (RPM, "failed"), "failed", "payment.failed"),
     ("pay", (RPM, "failed"), RPM, "payment.requires_payment_method"),
+    ("pay", (RPM, "failed"), "requires_action", "payment.requires_action"),
+    ("authenticate", ("requires_action",), "succeeded", "payment.succeeded"),
+    ("authenticate", ("requires_action",), "authorized", "payment.authorized"),
+    ("authenticate", ("requires_action",), "failed", "payment.failed"),  # the card declines
+    ("authenticate", ("requires_action",), "failed", "payment.failed"),  # authentication fails
     ("capture", ("authorized",), "captured", "payment.captured"),
     ("capture", ("succeeded",), "captured", "payment.captured"),
     ("refund", ("succeeded", "captured"), None, "payment.refunded"),
     ("refund", ("succeeded", "captured"), "refunded", "payment.refunded"),
     ("refund", ("succeeded", "captured"), None, "payment.refund_failed"),
-    ("cancel", (RPM, "failed", "authorized"), "canceled", "payment.canceled"),
+    ("cancel", (RPM, "failed", "authorized", "requires_action"), "canceled", "payment.canceled"),
 ]
 
 SPEC_STATUSES = {
     RPM,
+    "requires_action",
     "authorized",
     "succeeded",
     "captured",
@@ -65,9 +71,9 @@ def test_transition_table_matches_spec_row_by_row() -> None:
         ), f"row {index}"
 
 
-def test_statuses_are_the_seven_of_the_spec() -> None:
+def test_statuses_are_the_eight_of_the_spec() -> None:
     assert set(tx.STATUSES) == SPEC_STATUSES
-    assert len(tx.STATUSES) == 7
+    assert len(tx.STATUSES) == 8
     every_status_in_table = {s for row in tx.TRANSITIONS for s in row.sources} | {
         row.target for row in tx.TRANSITIONS if row.target
     }
@@ -85,7 +91,8 @@ def test_cases_of_one_operation_are_distinct() -> None:
         pytest.param("pay", {RPM, "failed"}, id="pay"),
         pytest.param("capture", {"authorized", "succeeded"}, id="capture"),
         pytest.param("refund", {"succeeded", "captured"}, id="refund"),
-        pytest.param("cancel", {RPM, "failed", "authorized"}, id="cancel"),
+        pytest.param("cancel", {RPM, "failed", "authorized", "requires_action"}, id="cancel"),
+        pytest.param("authenticate", {"requires_action"}, id="authenticate"),
     ],
 )
 def test_allowed_from_and_require(operation: str, allowed: set[str]) -> None:
@@ -147,6 +154,14 @@ def _cancel(sim: Simulator, pid: str) -> Any:
     return sim.cancel(pid)
 
 
+def _pay_3ds(sim: Simulator, pid: str) -> Any:
+    return sim.pay(pid, card_number="4000002760003184")
+
+
+def _authenticate(outcome: str) -> Step:
+    return lambda sim, pid: sim.authenticate(pid, outcome=outcome)
+
+
 class Start(NamedTuple):
     capture_method: str
     steps: tuple[Step, ...]
@@ -190,6 +205,12 @@ STARTS: dict[str, Start] = {
     "canceled-new": Start("automatic", (_cancel,), "canceled", (0, 0, 0)),
     "canceled-failed": Start("automatic", (_pay("fail"), _cancel), "canceled", (0, 0, 0)),
     "canceled-authorized": Start("manual", (_pay("succeed"), _cancel), "canceled", (0, 0, 0)),
+    "action-automatic": Start("automatic", (_pay_3ds,), "requires_action", (0, 0, 0)),
+    "action-manual": Start("manual", (_pay_3ds,), "requires_action", (0, 0, 0)),
+    "canceled-action": Start("automatic", (_pay_3ds, _cancel), "canceled", (0, 0, 0)),
+    "failed-authentication": Start(
+        "automatic", (_pay_3ds, _authenticate("fail")), "failed", (0, 0, 0)
+    ),
 }
 
 
@@ -204,6 +225,9 @@ OPERATIONS: dict[str, Step] = {
     "refund-full": _refund(None),
     "refund-forced-fail": _refund(PARTIAL_REFUND),  # after force_refund("fail"), below
     "cancel": lambda sim, pid: sim.cancel(pid, cancellation_reason="requested_by_customer"),
+    "pay-3ds": _pay_3ds,
+    "authenticate-succeed": _authenticate("succeed"),
+    "authenticate-fail": _authenticate("fail"),
 }
 
 
@@ -213,8 +237,16 @@ class After(NamedTuple):
     event: str
 
 
-_PAY_STARTS = ("new-automatic", "new-manual", "abandoned", "failed-automatic", "failed-manual")
-_AUTOMATIC = {"new-automatic", "abandoned", "failed-automatic"}
+_PAY_STARTS = (
+    "new-automatic",
+    "new-manual",
+    "abandoned",
+    "failed-automatic",
+    "failed-manual",
+    "failed-authentication",
+)
+_AUTOMATIC = {"new-automatic", "abandoned", "failed-automatic", "failed-authentication"}
+_ACTION_STARTS = ("action-automatic", "action-manual")
 
 # Everything the spec allows; every pair not listed must be a 409.
 ALLOWED: dict[tuple[str, str], After | type[Exception]] = {
@@ -291,7 +323,22 @@ ALLOWED: dict[tuple[str, str], After | type[Exception]] = {
     },
     **{
         (start, "cancel"): After("canceled", (0, 0, 0), "payment.canceled")
-        for start in (*_PAY_STARTS, "authorized")
+        for start in (*_PAY_STARTS, *_ACTION_STARTS, "authorized")
+    },
+    # 3-D Secure
+    **{
+        (start, "pay-3ds"): After("requires_action", (0, 0, 0), "payment.requires_action")
+        for start in _PAY_STARTS
+    },
+    ("action-automatic", "authenticate-succeed"): After(
+        "succeeded", (0, AMOUNT, 0), "payment.succeeded"
+    ),
+    ("action-manual", "authenticate-succeed"): After(
+        "authorized", (AMOUNT, 0, 0), "payment.authorized"
+    ),
+    **{
+        (start, "authenticate-fail"): After("failed", (0, 0, 0), "payment.failed")
+        for start in _ACTION_STARTS
     },
 }
 

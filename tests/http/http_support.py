@@ -88,6 +88,7 @@ PAYMENT_FIELDS = {
     "refunds",
     "created_at",
     "updated_at",
+    "next_action",
 }
 REFUND_FIELDS = {
     "id",

@@ -70,9 +70,8 @@ def test_the_html_pages_are_listed_apart() -> None:
 
 
 def _error_classes() -> list[type[errors.ApiError]]:
-    """Every concrete API error of the native API (``pytest_paysim.errors``; the Stripe
-    dialect's own live in ``pytest_paysim.stripe.errors``); the base class's ``api_error`` code
-    is never sent alone."""
+    """Every concrete error of the native API (``pytest_paysim.errors``; the Stripe dialect's
+    own errors are documented with the dialect); the base's ``api_error`` is never sent alone."""
     found: list[type[errors.ApiError]] = []
     todo = list(errors.ApiError.__subclasses__())
     while todo:

@@ -167,6 +167,12 @@ def test_real_answers_of_a_whole_flow_match_the_document(
     call("GET", "/v1/refunds/{id}", id=refund["id"])
     other = call("POST", "/v1/payments", {"amount": 100, "currency": "usd"})
     call("POST", "/v1/payments/{id}/pay", {"outcome": "fail"}, id=other["id"])
+    secure = call("POST", "/v1/payments", {"amount": 700, "currency": "eur"})
+    waiting = call(
+        "POST", "/v1/payments/{id}/pay", {"card_number": "4000002760003184"}, id=secure["id"]
+    )
+    assert waiting["next_action"]["type"] == "redirect_to_url"
+    call("POST", "/v1/payments/{id}/authenticate", {"outcome": "succeed"}, id=secure["id"])
     call("POST", "/v1/payments/{id}/cancel", {"cancellation_reason": "abandoned"}, id=other["id"])
     call("GET", "/v1/payments")
     events = call("GET", "/v1/events")

@@ -108,6 +108,7 @@ def test_create_answers_201_with_defaults(api: Http, server: Any) -> None:
         "failure_message": None,
         "cancellation_reason": None,
         "refunds": [],
+        "next_action": None,
     }
     assert TIME_RE.match(payment["created_at"])
     assert payment["updated_at"] == payment["created_at"]

@@ -117,9 +117,9 @@ def test_test_payment_methods(
     assert brand_of(number) == brand
     # The same outcome as the core's card table (a number the core does not list succeeds).
     core = TEST_CARDS.get(number)
-    if action:  # 3-D Secure first (SPEC section 9's requires_action cards)
+    if action:
         assert core is not None
-        assert core.outcome == "requires_action"
+        assert (core.outcome, core.decline_code) == ("requires_action", decline)
     elif decline is None:
         assert core is None or core.outcome == "succeed"
     else:

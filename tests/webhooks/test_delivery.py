@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 
 import pytest
-import stripe
 from webhook_support import (
     DELIVERY_ID_RE,
     EVENT_ID_RE,
@@ -22,6 +21,7 @@ from webhook_support import (
     stripe_verify,
 )
 
+import stripe
 from pytest_paysim import __version__
 from pytest_paysim.core.clock import parse_time
 from pytest_paysim.webhooks import dispatcher as dispatcher_module

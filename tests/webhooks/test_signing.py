@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import requests.structures
 import standardwebhooks.webhooks
-import stripe
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from werkzeug.datastructures import Headers
 
+import stripe
 from pytest_paysim.core import signing
 from pytest_paysim.core.signing import (
     PAYSIM_SIGNATURE_HEADER,

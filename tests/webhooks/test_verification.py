@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import standardwebhooks.webhooks
-import stripe
 from cryptography.exceptions import InvalidSignature
 from webhook_support import (
     Env,
@@ -26,6 +25,7 @@ from webhook_support import (
     tamper,
 )
 
+import stripe
 from pytest_paysim.core.clock import parse_time
 from pytest_paysim.core.signing import public_key_for
 from pytest_paysim.errors import WebhookVerificationError
