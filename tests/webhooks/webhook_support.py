@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import standardwebhooks.webhooks
-import stripe
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+import stripe
 from pytest_paysim.backends import LocalBackend
 from pytest_paysim.core.simulator import Simulator
 from pytest_paysim.handle import Paysim
