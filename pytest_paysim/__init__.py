@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pytest_paysim._version import __version__
+from pytest_paysim.core.calls import Call
 from pytest_paysim.core.signing import sign, verify
 from pytest_paysim.errors import (
     ApiError,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiError",
+    "Call",
     "ConfigurationError",
     "Delivery",
     "Paysim",

@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any, Protocol
 
+from pytest_paysim.core.calls import Call
 from pytest_paysim.core.clock import format_time, parse_time
 from pytest_paysim.core.faults import Fault
 from pytest_paysim.core.models import DeliveryAttempt
@@ -54,10 +55,22 @@ class Backend(Protocol):
 
     def reset(self, **settings: Any) -> None: ...
     def force_outcome(
-        self, outcome: str, *, payment_id: str | None, times: int | None, decline_code: str | None
+        self,
+        outcome: str,
+        *,
+        payment_id: str | None,
+        times: int | None,
+        decline_code: str | None,
+        required: bool,
     ) -> None: ...
-    def force_refund_outcome(self, outcome: str, *, times: int | None) -> None: ...
+    def force_refund_outcome(self, outcome: str, *, times: int | None, required: bool) -> None: ...
     def add_fault(self, fault: Fault) -> None: ...
+    def clear_faults(self) -> None: ...
+    def clear_outcomes(self) -> None: ...
+    def rules(self) -> dict[str, list[dict[str, Any]]]:
+        """The rules in force: ``faults``, ``outcomes``, ``refund_outcomes`` (with ``used``)."""
+        ...
+
     def clock_now(self) -> float: ...
     def clock_frozen(self) -> bool: ...
     def clock_freeze(self, at: float | None) -> float: ...
@@ -67,6 +80,7 @@ class Backend(Protocol):
     def webhook_secret(self) -> str: ...
     def webhook_public_key(self) -> str: ...
     def unexpected_errors(self) -> list[str]: ...
+    def calls(self) -> list[Call]: ...
     def deliveries(self) -> list[Delivery]: ...
     def wait_for_change(self, known: int, timeout: float) -> None: ...
     def busy(self) -> bool: ...
@@ -107,17 +121,36 @@ class LocalBackend:
         self.sim.reset(**settings)
 
     def force_outcome(
-        self, outcome: str, *, payment_id: str | None, times: int | None, decline_code: str | None
+        self,
+        outcome: str,
+        *,
+        payment_id: str | None,
+        times: int | None,
+        decline_code: str | None,
+        required: bool,
     ) -> None:
         self.sim.force_outcome(
-            outcome, payment_id=payment_id, times=times, decline_code=decline_code
+            outcome,
+            payment_id=payment_id,
+            times=times,
+            decline_code=decline_code,
+            required=required,
         )
 
-    def force_refund_outcome(self, outcome: str, *, times: int | None) -> None:
-        self.sim.force_refund_outcome(outcome, times=times)
+    def force_refund_outcome(self, outcome: str, *, times: int | None, required: bool) -> None:
+        self.sim.force_refund_outcome(outcome, times=times, required=required)
 
     def add_fault(self, fault: Fault) -> None:
         self.sim.add_fault(fault)
+
+    def clear_faults(self) -> None:
+        self.sim.clear_faults()
+
+    def clear_outcomes(self) -> None:
+        self.sim.clear_outcomes()
+
+    def rules(self) -> dict[str, list[dict[str, Any]]]:
+        return {"faults": self.sim.faults(), **self.sim.outcomes()}
 
     def clock_now(self) -> float:
         return self.sim.clock.now()
@@ -145,6 +178,9 @@ class LocalBackend:
 
     def unexpected_errors(self) -> list[str]:
         return self.sim.unexpected_errors()
+
+    def calls(self) -> list[Call]:
+        return self.sim.calls()
 
     def deliveries(self) -> list[Delivery]:
         generation = self.sim.generation
@@ -242,22 +278,43 @@ class RemoteBackend:
             self._generation = state["generation"]
 
     def force_outcome(
-        self, outcome: str, *, payment_id: str | None, times: int | None, decline_code: str | None
+        self,
+        outcome: str,
+        *,
+        payment_id: str | None,
+        times: int | None,
+        decline_code: str | None,
+        required: bool,
     ) -> None:
-        body: dict[str, Any] = {"outcome": outcome, "times": times}
+        body: dict[str, Any] = {"outcome": outcome, "times": times, "required": required}
         if payment_id is not None:
             body["payment_id"] = payment_id
         if decline_code is not None:
             body["decline_code"] = decline_code
         self._control("POST", "/_paysim/outcomes", body)
 
-    def force_refund_outcome(self, outcome: str, *, times: int | None) -> None:
-        self._control("POST", "/_paysim/outcomes", {"refund_outcome": outcome, "times": times})
+    def force_refund_outcome(self, outcome: str, *, times: int | None, required: bool) -> None:
+        self._control(
+            "POST",
+            "/_paysim/outcomes",
+            {"refund_outcome": outcome, "times": times, "required": required},
+        )
 
     def add_fault(self, fault: Fault) -> None:
         body = {name: value for name, value in fault.to_dict().items() if value is not None}
         body["times"] = fault.times
+        del body["used"]
         self._control("POST", "/_paysim/faults", body)
+
+    def clear_faults(self) -> None:
+        self._control("DELETE", "/_paysim/faults")
+
+    def clear_outcomes(self) -> None:
+        self._control("DELETE", "/_paysim/outcomes")
+
+    def rules(self) -> dict[str, list[dict[str, Any]]]:
+        state = self._control("GET", "/_paysim/state")
+        return {name: state[name] for name in ("faults", "outcomes", "refund_outcomes")}
 
     def _clock(self, body: dict[str, Any] | None = None) -> dict[str, Any]:
         if body is None:
@@ -294,6 +351,9 @@ class RemoteBackend:
 
     def unexpected_errors(self) -> list[str]:
         return list(self._control("GET", "/_paysim/state")["unexpected_errors"])
+
+    def calls(self) -> list[Call]:
+        return [Call.from_dict(item) for item in self._control("GET", "/_paysim/calls")["data"]]
 
     def deliveries(self) -> list[Delivery]:
         items = self._control("GET", "/_paysim/deliveries")["data"]

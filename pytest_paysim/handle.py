@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from pytest_paysim import errors
+from pytest_paysim.core.calls import Call, matching
 from pytest_paysim.core.cards import DECLINE_CODES
 from pytest_paysim.core.clock import parse_time
 from pytest_paysim.core.faults import Fault, When
@@ -24,7 +25,18 @@ from pytest_paysim.inprocess import InProcessRouter
 from pytest_paysim.webhooks.log import WebhookLog
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, MutableMapping
+
     from _typeshed.wsgi import WSGIApplication
+
+    ASGIApplication = Callable[
+        [
+            MutableMapping[str, Any],
+            Callable[[], Awaitable[MutableMapping[str, Any]]],
+            Callable[[MutableMapping[str, Any]], Awaitable[None]],
+        ],
+        Awaitable[None],
+    ]
 
     from pytest_paysim.backends import Backend
 
@@ -140,7 +152,38 @@ class Paysim:
         self._reported = 0
         self.webhooks.clear()  # the log object stays the one the test holds
         if settings.outcome is not None:
-            self.force_outcome(settings.outcome, times=None)
+            # A setting of the test (or of a whole module), not an expectation: not strict.
+            self.force_outcome(settings.outcome, times=None, required=False)
+
+    @property
+    def calls(self) -> list[Call]:
+        """The API requests of this test so far, oldest first, each with its answer."""
+        return self._backend.calls()
+
+    def assert_called(self, method: str, path_glob: str, *, times: int | None = None) -> list[Call]:
+        """Assert that ``method`` ``path_glob`` was called (``times`` times, if given).
+
+        Both are globs (``"POST"``, ``"*"``; ``"/v1/payments/*/refund"``), the method in any
+        case. Returns the matching calls; fails listing every call of the test.
+        """
+        __tracebackhide__ = True
+        if times is not None and (isinstance(times, bool) or times < 0):
+            raise ValueError("times must be a whole number >= 0, or None for at least once")
+        made = self.calls
+        found = matching(made, method, path_glob)
+        if (times is None and found) or len(found) == times:
+            return found
+        wanted = "at least once" if times is None else _times(times) if times else "0 times"
+        headline = (
+            f"expected {method.upper()} {path_glob} to be called {wanted}, "
+            f"it was called {_times(len(found))}"
+        )
+        if not made:
+            raise AssertionError(f"{headline}; no API calls were made in this test")
+        lines = [f"{index}. {call.describe()}" for index, call in enumerate(made, 1)]
+        raise AssertionError(
+            f"{headline}; the API calls of this test ({len(made)}):\n  " + "\n  ".join(lines)
+        )
 
     def unexpected_errors(self) -> list[str]:
         """Tracebacks of simulator bugs (500s nobody injected) during this test."""
@@ -161,11 +204,13 @@ class Paysim:
         payment_id: str | None = None,
         times: int | None = 1,
         decline_code: str | None = None,
+        required: bool = True,
     ) -> None:
         """The next ``times`` pay attempts (of ``payment_id``, or of any) end in ``outcome``.
 
         ``requires_action`` sends them to 3-D Secure whatever the card; with a
-        ``decline_code`` the card then declines once authenticated.
+        ``decline_code`` the card then declines once authenticated. ``required=False``: the
+        test may leave it unused (else strict mode fails the test).
         """
         if outcome not in FORCED_OUTCOMES:
             raise ValueError(
@@ -180,15 +225,25 @@ class Paysim:
             )
         _check_times(times)
         self._backend.force_outcome(
-            outcome, payment_id=payment_id, times=times, decline_code=decline_code
+            outcome,
+            payment_id=payment_id,
+            times=times,
+            decline_code=decline_code,
+            required=required,
         )
 
-    def force_refund_outcome(self, outcome: str = "fail", *, times: int | None = 1) -> None:
+    def force_refund_outcome(
+        self, outcome: str = "fail", *, times: int | None = 1, required: bool = True
+    ) -> None:
         """The next ``times`` refunds fail (status ``failed``, ``payment.refund_failed``)."""
         if outcome != "fail":
             raise ValueError("the only refund outcome to force is 'fail'")
         _check_times(times)
-        self._backend.force_refund_outcome(outcome, times=times)
+        self._backend.force_refund_outcome(outcome, times=times, required=required)
+
+    def clear_outcomes(self) -> None:
+        """Forget every forced outcome (pay and refund) of this test."""
+        self._backend.clear_outcomes()
 
     def inject_fault(
         self,
@@ -200,12 +255,14 @@ class Paysim:
         when: When = "before",
         delay: float = 0.0,
         drop_connection: bool = False,
+        required: bool = True,
     ) -> None:
         """Make the next ``times`` matching requests fail (``path`` is a glob).
 
         ``when="before"``: answered with the fault, never executed. ``when="after"``: executed
         and stored under its idempotency key, then the answer is lost. Only ``delay`` (no
-        ``status``): the request is slowed and then runs.
+        ``status``): the request is slowed and then runs. ``required=False``: the test may
+        leave it unused (else strict mode fails the test).
         """
         if when not in ("before", "after"):
             raise ValueError("when must be 'before' or 'after'")
@@ -228,8 +285,24 @@ class Paysim:
                 when=when,
                 delay=delay,
                 drop_connection=drop_connection,
+                required=required,
             )
         )
+
+    def clear_faults(self) -> None:
+        """Forget every injected fault of this test."""
+        self._backend.clear_faults()
+
+    def unused_rules(self) -> list[str]:
+        """The required faults and forced outcomes this test has not used up, described as
+        the calls that set them, with how often each was used (strict mode)."""
+        rules = self._backend.rules()
+        found = [_describe_fault(rule) for rule in rules["faults"] if _unused(rule)]
+        found += [_describe_outcome(rule) for rule in rules["outcomes"] if _unused(rule)]
+        found += [
+            _describe_refund_outcome(rule) for rule in rules["refund_outcomes"] if _unused(rule)
+        ]
+        return found
 
     def rotate_webhook_secret(self) -> str:
         """A new session secret; old and new both sign until the old one expires (24 h)."""
@@ -238,23 +311,25 @@ class Paysim:
     # -- in-process routing -------------------------------------------------------------------
 
     def intercept(self, base_url: str) -> None:
-        """Route ``requests`` calls to ``base_url`` into the simulator, in process."""
+        """Route ``requests`` and ``httpx`` calls to ``base_url`` into the simulator, in
+        process (``httpx`` needs the ``[httpx]`` extra)."""
         if self._backend.local:
             from pytest_paysim.backends import LocalBackend
 
             assert isinstance(self._backend, LocalBackend)
-            self._routes().route(base_url, self._backend.app)
+            self._routes().route(base_url, self._backend.app, httpx=True)
         else:
-            self._routes().route(base_url, _Forwarder(self.url))
+            self._routes().route(base_url, _Forwarder(self.url), httpx=True)
 
-    def route_webhooks(self, base_url: str, wsgi_app: WSGIApplication) -> None:
-        """Deliver webhooks addressed to ``base_url`` into ``wsgi_app``, in process."""
+    def route_webhooks(self, base_url: str, app: WSGIApplication | ASGIApplication) -> None:
+        """Deliver webhooks addressed to ``base_url`` into ``app``, in process: a WSGI app
+        (Flask, Django) or an ASGI app (FastAPI, Starlette; needs the ``[asgi]`` extra)."""
         if not self._backend.local:
             raise ConfigurationError(
                 "route_webhooks needs the simulator in this process; with --paysim-url the "
                 "server delivers over the network, so give it a reachable webhook URL"
             )
-        self._routes().route(base_url, wsgi_app)
+        self._routes().route(base_url, app)
 
     def _routes(self) -> InProcessRouter:
         if self._router is None:
@@ -393,17 +468,21 @@ class _Forwarder:
         self.session.trust_env = False
 
     def __call__(self, environ: Any, start_response: Any) -> list[bytes]:
+        import requests
         from werkzeug.wrappers import Request
 
         request = Request(environ)
         headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
-        response = self.session.request(
-            request.method,
-            self.url + request.full_path.rstrip("?"),
-            data=request.get_data(),
-            headers=headers,
-            timeout=30,
-        )
+        try:
+            response = self.session.request(
+                request.method,
+                self.url + request.full_path.rstrip("?"),
+                data=request.get_data(),
+                headers=headers,
+                timeout=30,
+            )
+        except requests.ConnectionError as error:  # an injected drop_connection, most likely
+            raise ConnectionResetError(str(error)) from None
         start_response(
             f"{response.status_code} {response.reason}",
             [(k, v) for k, v in response.headers.items() if k.lower() not in _HOP_HEADERS],
@@ -436,6 +515,64 @@ _ERRORS_BY_CODE: dict[str, type[ApiError]] = {
     for cls in vars(errors).values()
     if isinstance(cls, type) and issubclass(cls, ApiError) and cls is not ApiError
 }
+
+
+def _unused(rule: dict[str, Any]) -> bool:
+    """A required rule still to use: once at least (``times`` None), or up to ``times``.
+
+    A rule with a number of times leaves the simulator once used up, so one still there is
+    not used up.
+    """
+    if not rule.get("required", True):
+        return False
+    return rule["times"] is not None or not rule["used"]
+
+
+def _arguments(rule: dict[str, Any], *positional: Any, **named: Any) -> str:
+    """The call that set ``rule``: the arguments given, ``times`` when not the default 1."""
+    shown = [repr(value) for value in positional]
+    shown += [f"{name}={value!r}" for name, value in named.items() if value is not None]
+    times = None if rule["times"] is None else rule["times"] + rule["used"]
+    if times != 1:
+        shown.append(f"times={times}")
+    return ", ".join(shown)
+
+
+def _usage(rule: dict[str, Any]) -> str:
+    used = rule["used"]
+    if rule["times"] is None:
+        return "never used"
+    return (
+        f"used {used} of {used + rule['times']} {'time' if used + rule['times'] == 1 else 'times'}"
+    )
+
+
+def _describe_fault(rule: dict[str, Any]) -> str:
+    call = _arguments(
+        rule,
+        method=rule["method"],
+        path=rule["path"],
+        status=rule["status"],
+        when=rule["when"],
+        delay=rule["delay"] or None,
+        drop_connection=rule["drop_connection"] or None,
+    )
+    return f"inject_fault({call}): {_usage(rule)}"
+
+
+def _describe_outcome(rule: dict[str, Any]) -> str:
+    call = _arguments(
+        rule, rule["outcome"], payment_id=rule["payment_id"], decline_code=rule["decline_code"]
+    )
+    return f"force_outcome({call}): {_usage(rule)}"
+
+
+def _describe_refund_outcome(rule: dict[str, Any]) -> str:
+    return f"force_refund_outcome({_arguments(rule, rule['refund_outcome'])}): {_usage(rule)}"
+
+
+def _times(count: int) -> str:
+    return {0: "never", 1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 def _check_times(times: int | None) -> None:

@@ -73,6 +73,7 @@ class Settings:
     auto_success_rate: float
     db: str | None
     https: bool
+    strict: bool = True
 
 
 @dataclass
@@ -89,6 +90,8 @@ class PluginState:
 
 STATE_KEY = pytest.StashKey[PluginState]()
 HANDLE_KEY = pytest.StashKey["Paysim | None"]()
+PASSED_KEY = pytest.StashKey[bool]()
+"""Set on a test item whose call phase passed (strict mode checks only those)."""
 
 
 # -- options ----------------------------------------------------------------------------------
@@ -171,6 +174,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("paysim_auto_success_rate", "chance that simulate=auto succeeds", default="0.5")
     parser.addini("paysim_db", "SQLite file for simulator state", default="")
     parser.addini("paysim_https", "serve TLS", type="bool", default=False)
+    parser.addini(
+        "paysim_strict",
+        "fail a test that leaves a fault or forced outcome it set unused (default true)",
+        type="bool",
+        default=True,
+    )
 
 
 def _option(config: pytest.Config, name: str, *, early: bool) -> Any:
@@ -239,6 +248,7 @@ def _resolve(config: pytest.Config, *, early: bool) -> Settings:
         auto_success_rate=rate,
         db=option("paysim_db", "paysim_db") or None,
         https=bool(option("paysim_https", "paysim_https")),
+        strict=bool(config.getini("paysim_strict")),
     )
 
 
@@ -502,6 +512,10 @@ def paysim(request: pytest.FixtureRequest, paysim_server: RunningServer) -> Iter
         problem = _simulator_errors(handle)
         if problem:
             pytest.fail(problem, pytrace=False)
+        if state.settings.strict and request.node.stash.get(PASSED_KEY, False):
+            problem = _unused_rules(handle)
+            if problem:
+                pytest.fail(problem, pytrace=False)
     finally:
         handle.close()
         request.node.stash[HANDLE_KEY] = None
@@ -538,6 +552,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Off, say how many tests were skipped for it and how to turn it on (no ``-rs`` needed)."""
+    state = terminalreporter.config.stash.get(STATE_KEY, None)
+    if state is not None and state.settings.enabled:
+        return
+    skipped = sum(
+        _skipped_for_paysim(report) for report in terminalreporter.stats.get("skipped", ())
+    )
+    if skipped:
+        tests = "1 test that needs it was" if skipped == 1 else f"{skipped} tests that need it were"
+        terminalreporter.write_line(
+            f"paysim is off: {tests} skipped; turn it on with `pytest --paysim`, "
+            "or `paysim = true` in the ini file"
+        )
+
+
+def _skipped_for_paysim(report: Any) -> bool:
+    longrepr = getattr(report, "longrepr", None)
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else longrepr
+    return SKIP_REASON in str(reason)
+
+
 def _simulator_errors(handle: Any) -> str | None:
     errors: list[str] = handle.take_unexpected_errors()
     if not errors:
@@ -545,6 +581,19 @@ def _simulator_errors(handle: Any) -> str | None:
     return (
         "the paysim simulator raised an unexpected exception during this test "
         "(a 500 nobody injected):\n\n" + "\n".join(errors)
+    )
+
+
+def _unused_rules(handle: Paysim) -> str | None:
+    unused = handle.unused_rules()
+    if not unused:
+        return None
+    return (
+        f"paysim strict mode: this test set {len(unused)} "
+        f"{'rule' if len(unused) == 1 else 'rules'} it did not use up:\n"
+        + "".join(f"  {rule}\n" for rule in unused)
+        + "Use them, take them back (paysim.clear_faults(), paysim.clear_outcomes()), pass "
+        "required=False when a rule may go unused, or set paysim_strict = false in the ini file."
     )
 
 
@@ -565,4 +614,5 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     problem = _simulator_errors(handle) if handle is not None else None
     if problem:
         pytest.fail(problem, pytrace=False)
+    item.stash[PASSED_KEY] = True
     return result

@@ -34,6 +34,9 @@ def _isort_key(name: str) -> tuple[int, str]:
         "pytest_paysim.webhooks.log",
         "pytest_paysim.core.transitions",
         "pytest_paysim.core.cards",
+        "pytest_paysim.core.calls",
+        "pytest_paysim.core.event_types",
+        "pytest_paysim.inprocess",
     ],
 )
 def test_all_is_sorted_and_resolves(module_name: str) -> None:
@@ -45,7 +48,7 @@ def test_all_is_sorted_and_resolves(module_name: str) -> None:
 
 
 def test_package_exports_the_public_classes() -> None:
-    for name in ("PaysimServer", "WebhookLog", "Delivery", "Paysim", "sign", "verify"):
+    for name in ("PaysimServer", "WebhookLog", "Delivery", "Paysim", "Call", "sign", "verify"):
         assert name in pytest_paysim.__all__
     assert pytest_paysim.WebhookLog.__name__ == "WebhookLog"
 

@@ -2,7 +2,8 @@
 
 A rule names a method and a glob on the request path; the simulator keeps the rules of the
 running test (a reset empties them) and a front end asks for the rule that applies to each
-request as it arrives. Rules match in the order they were added::
+request as it arrives. Rules match in the order they were added. Each rule counts how often
+it was ``used``, so a test can fail on a ``required`` rule it never needed (strict mode)::
 
     faults.add(Fault(path="/v1/payments*", status=503, when="after"))
     fault = faults.take("POST", "/v1/payments")   # used up after ``times`` matches
@@ -23,7 +24,11 @@ When = Literal["before", "after"]
 
 @dataclass(slots=True)
 class Fault:
-    """One rule: for the next ``times`` matching requests (None: always)."""
+    """One rule: for the next ``times`` matching requests (None: always).
+
+    ``times`` counts down as the rule is used; ``used`` counts up. ``required``: the test
+    that set the rule expects it to be used up (at least once when ``times`` is None).
+    """
 
     method: str | None = None
     path: str | None = None
@@ -32,6 +37,8 @@ class Fault:
     when: When = "before"
     delay: float = 0.0
     drop_connection: bool = False
+    required: bool = True
+    used: int = 0
 
     @property
     def delay_only(self) -> bool:
@@ -49,6 +56,19 @@ class Fault:
             "path": self.path,
             "status": self.status,
             "times": self.times,
+            "when": self.when,
+            "delay": self.delay,
+            "drop_connection": self.drop_connection,
+            "required": self.required,
+            "used": self.used,
+        }
+
+    def spec(self) -> dict[str, Any]:
+        """What the rule does to a request (a call's ``fault``): no counts."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
             "when": self.when,
             "delay": self.delay,
             "drop_connection": self.drop_connection,
@@ -80,6 +100,7 @@ class Faults:
         with self._lock:
             for rule in self._rules:
                 if rule.matches(method, path):
+                    rule.used += 1
                     if rule.times is not None:
                         rule.times -= 1
                         if rule.times <= 0:

@@ -8,7 +8,9 @@ the request asked for (an ``outcome`` or a test card)::
     forced.take_pay_outcome("pay_...")   # the rule, and how to put it back; then None
 
 The simulator takes a rule inside an operation's transaction and puts it back when the
-operation fails, so a forced outcome is used up only by an attempt that happened.
+operation fails, so a forced outcome is used up only by an attempt that happened. Each rule
+counts how often it was ``used``; a ``required`` one that a test never used up fails it
+(strict mode, in the plugin).
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class ForcedRule:
     remaining: int | None
     payment_id: str | None = None
     decline_code: str | None = None
+    required: bool = True
+    used: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +66,8 @@ class ForcedRule:
             "times": self.remaining,
             "payment_id": self.payment_id,
             "decline_code": self.decline_code,
+            "required": self.required,
+            "used": self.used,
         }
 
 
@@ -89,6 +95,7 @@ class ForcedOutcomes:
         payment_id: str | None = None,
         times: int | None = 1,
         decline_code: str | None = None,
+        required: bool = True,
     ) -> ForcedRule:
         """Force the next ``times`` pay attempts (of ``payment_id``, or of any).
 
@@ -99,16 +106,18 @@ class ForcedOutcomes:
         if decline_code is not None:
             _check("decline_code", decline_code, DECLINE_CODES)
         _check_times(times)
-        rule = ForcedRule(outcome, times, payment_id, decline_code)
+        rule = ForcedRule(outcome, times, payment_id, decline_code, required=required)
         with self._lock:
             self._pay.append(rule)
         return rule
 
-    def force_refund(self, outcome: str, *, times: int | None = 1) -> ForcedRule:
+    def force_refund(
+        self, outcome: str, *, times: int | None = 1, required: bool = True
+    ) -> ForcedRule:
         """Force the next ``times`` refunds to end in ``outcome`` (``"fail"``)."""
         _check("refund_outcome", outcome, REFUND_OUTCOMES)
         _check_times(times)
-        rule = ForcedRule(outcome, times)
+        rule = ForcedRule(outcome, times, required=required)
         with self._lock:
             self._refund.append(rule)
         return rule
@@ -146,7 +155,13 @@ class ForcedOutcomes:
             return {
                 "outcomes": [rule.to_dict() for rule in self._pay],
                 "refund_outcomes": [
-                    {"refund_outcome": r.outcome, "times": r.remaining} for r in self._refund
+                    {
+                        "refund_outcome": r.outcome,
+                        "times": r.remaining,
+                        "required": r.required,
+                        "used": r.used,
+                    }
+                    for r in self._refund
                 ],
             }
 
@@ -159,8 +174,14 @@ class ForcedOutcomes:
 
     def _use(self, rules: list[ForcedRule], rule: ForcedRule) -> Callable[[], None]:
         """Count one use of ``rule``; returns what undoes it."""
+        rule.used += 1
         if rule.remaining is None:
-            return _nothing
+
+            def give_back_always() -> None:
+                with self._lock:
+                    rule.used -= 1
+
+            return give_back_always
         position = rules.index(rule)
         rule.remaining -= 1
         if rule.remaining <= 0:
@@ -172,12 +193,9 @@ class ForcedOutcomes:
                 if rule.remaining <= 0:
                     rules.insert(position, rule)
                 rule.remaining += 1
+                rule.used -= 1
 
         return give_back
-
-
-def _nothing() -> None:
-    pass
 
 
 def _check(param: str, value: str, choices: tuple[str, ...]) -> None:

@@ -27,12 +27,14 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from pytest_paysim.core import transitions as tx
+from pytest_paysim.core.calls import MAX_CALLS, Call
 from pytest_paysim.core.cards import AUTHENTICATION_FAILED_MESSAGE, DECLINE_MESSAGES, card_result
 from pytest_paysim.core.clock import Clock, format_time
 from pytest_paysim.core.deliveries import (
@@ -163,6 +165,10 @@ class Simulator:
         self._made: list[DeliveryAttempt] = []
         self._log: list[DeliveryAttempt] = []
         self._unexpected: list[str] = []
+        # The run's API calls: a lock of their own, so recording one never waits for an
+        # operation; ``reset`` swaps the deque after moving the generation on.
+        self._calls_lock = threading.Lock()
+        self._calls: deque[Call] = deque(maxlen=MAX_CALLS)
         self._renderers: dict[str, EventRenderer] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -257,6 +263,8 @@ class Simulator:
             self._settings = RunSettings.of(checked)
             self._start_run(self.config.seed if seed is None else seed)
             self._generation += 1
+            with self._calls_lock:
+                self._calls = deque(maxlen=MAX_CALLS)
             self._unexpected.clear()
             self._log = []
             self._log_changed.notify_all()
@@ -271,6 +279,17 @@ class Simulator:
         with self._lock:
             self._unexpected.append(text)
         return text
+
+    def record_call(self, call: Call, *, generation: int) -> None:
+        """Keep an API request of the run it arrived in (``generation`` as it was then).
+
+        A front end calls this once per API request, with the answer; a request of a run
+        that is over (a reset came in between) is dropped, so a test never sees the
+        requests of an earlier one.
+        """
+        with self._calls_lock:
+            if generation == self._generation:
+                self._calls.append(call)
 
     # -- the entry point of a front end's request ----------------------------------------------
 
@@ -957,13 +976,25 @@ class Simulator:
         payment_id: str | None = None,
         times: int | None = 1,
         decline_code: str | None = None,
+        required: bool = True,
     ) -> None:
-        """The next ``times`` pay attempts (of ``payment_id``, or of any) end in ``outcome``."""
-        self._forced.force(outcome, payment_id=payment_id, times=times, decline_code=decline_code)
+        """The next ``times`` pay attempts (of ``payment_id``, or of any) end in ``outcome``.
 
-    def force_refund_outcome(self, outcome: str, *, times: int | None = 1) -> None:
+        ``required``: the test expects the rule to be used up (its ``used`` count says).
+        """
+        self._forced.force(
+            outcome,
+            payment_id=payment_id,
+            times=times,
+            decline_code=decline_code,
+            required=required,
+        )
+
+    def force_refund_outcome(
+        self, outcome: str, *, times: int | None = 1, required: bool = True
+    ) -> None:
         """The next ``times`` refunds end in ``outcome`` (``"fail"``)."""
-        self._forced.force_refund(outcome, times=times)
+        self._forced.force_refund(outcome, times=times, required=required)
 
     def clear_outcomes(self) -> None:
         """Forget every forced outcome."""
@@ -1011,11 +1042,12 @@ class Simulator:
             return self._secrets.public_key
 
     def outcomes(self) -> dict[str, Any]:
-        """The forced outcomes in force: ``outcomes`` and ``refund_outcomes``."""
+        """The forced outcomes in force: ``outcomes`` and ``refund_outcomes``, each rule with
+        the ``times`` left, how often it was ``used`` and whether it is ``required``."""
         return self._forced.snapshot()
 
     def faults(self) -> list[dict[str, Any]]:
-        """The faults in force."""
+        """The faults in force, each with the ``times`` left, ``used`` and ``required``."""
         return self._faults.snapshot()
 
     def get_payment(self, payment_id: str) -> Payment:
@@ -1128,6 +1160,11 @@ class Simulator:
         with self._log_changed:
             if len(self._log) <= known:
                 self._log_changed.wait(timeout)
+
+    def calls(self) -> list[Call]:
+        """This run's API requests, oldest first (the latest ``MAX_CALLS``)."""
+        with self._calls_lock:
+            return list(self._calls)
 
     def unexpected_errors(self) -> list[str]:
         """Tracebacks of the bugs met in this run."""

@@ -5,7 +5,10 @@ credentials (401/403), body size and type (413/415), the body and query (400), t
 operation through :meth:`Simulator.execute <pytest_paysim.core.simulator.Simulator.execute>`,
 which owns idempotency and the transaction. Any error is an
 :class:`~pytest_paysim.errors.ApiError` rendered here in one place; anything else is a bug,
-kept by the simulator so the running test fails (and, under ``paysim serve``, logged)::
+kept by the simulator so the running test fails (and, under ``paysim serve``, logged). Each
+API request (under ``/v1/``) is handed to the simulator with its answer, once, for
+``paysim.calls`` (:meth:`Simulator.record_call
+<pytest_paysim.core.simulator.Simulator.record_call>`)::
 
     app = PaysimApp(Simulator(SimulatorConfig(seed=1)))
     werkzeug.serving.run_simple("127.0.0.1", 8080, app)
@@ -28,6 +31,7 @@ from urllib.parse import parse_qsl
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound
 
+from pytest_paysim.core.calls import Call
 from pytest_paysim.core.faults import Fault
 from pytest_paysim.core.idempotency import Answer, Claim, fingerprint
 from pytest_paysim.core.models import dump_json
@@ -50,7 +54,7 @@ from pytest_paysim.http import api, control
 from pytest_paysim.http.credentials import check_api_key, check_client_secret
 from pytest_paysim.http.pages import Pages
 from pytest_paysim.http.response import Response
-from pytest_paysim.http.routes import ROUTES, ROUTES_BY_ENDPOINT, Route, url_map
+from pytest_paysim.http.routes import API_PREFIX, ROUTES, ROUTES_BY_ENDPOINT, Route, url_map
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -75,6 +79,17 @@ if _UNHANDLED:  # pragma: no cover - a programming error, caught at import
 
 class ConnectionDropped(ConnectionResetError):
     """Raised after an injected fault closed the connection without an answer."""
+
+
+class _Note:
+    """What the pipeline learns about an API request on its way, for its :class:`Call`."""
+
+    __slots__ = ("fault", "replayed", "request")
+
+    def __init__(self) -> None:
+        self.fault: Fault | None = None
+        self.request: Any = None
+        self.replayed = False
 
 
 @dataclass
@@ -133,12 +148,7 @@ class PaysimApp:
             mounted = self._mounted(environ)
             if mounted is not None:
                 return mounted(environ, start_response)
-        try:
-            response = self.handle(environ)
-        except ConnectionDropped:
-            raise
-        except Exception as error:  # a bug: answer 500 and make it seen
-            response = self.error_response(self._internal_error(error))
+        response = self.handle(environ)
         status = f"{response.status} {_reason_phrase(response.status)}"
         headers = [
             ("Content-Type", response.content_type),
@@ -170,19 +180,73 @@ class PaysimApp:
         )
 
     def handle(self, environ: WSGIEnvironment) -> Response:
-        """One request to one response (raises only ``ConnectionDropped`` or bugs).
+        """One request to one response (raises only ``ConnectionDropped``).
 
-        Injected faults are applied here, and only here. ``before``: answered with the fault
-        (after its delay) and never executed. A delay alone slows the request just before it
-        executes, after its idempotency key is reserved: a duplicate sent meanwhile gets 409
-        ``idempotency_key_in_use``, as it would from a slow gateway. ``after``: executed, then
-        the answer is replaced by the fault (the lost-response case).
+        A bug answers 500 and is kept by the simulator. An API request (under ``/v1/``) is
+        recorded with its answer (``paysim.calls``), a dropped one without.
         """
         generation = self.simulator.generation  # a request belongs to the run it arrived in
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = _path(environ)
+        note = _Note() if path.startswith(API_PREFIX) else None
+        try:
+            response = self._answer(environ, method, path, generation, note)
+        except ConnectionDropped:
+            if note is not None:
+                self._record(environ, method, path, note, None, generation)
+            raise
+        except Exception as error:  # a bug: answer 500 and make it seen
+            response = self.error_response(self._internal_error(error))
+        if note is not None:
+            self._record(environ, method, path, note, response, generation)
+        return response
+
+    def _record(
+        self,
+        environ: WSGIEnvironment,
+        method: str,
+        path: str,
+        note: _Note,
+        response: Response | None,
+        generation: int,
+    ) -> None:
+        fault = note.fault
+        self.simulator.record_call(
+            Call(
+                method,
+                path,
+                None if response is None else response.status,
+                idempotency_key=environ.get("HTTP_IDEMPOTENCY_KEY"),
+                replayed=note.replayed,
+                fault=None if fault is None else fault.spec(),
+                request=note.request,
+                body=b"" if response is None else response.body,
+            ),
+            generation=generation,
+        )
+
+    def _answer(
+        self,
+        environ: WSGIEnvironment,
+        method: str,
+        path: str,
+        generation: int,
+        note: _Note | None,
+    ) -> Response:
+        """Injected faults are applied here, and only here.
+
+        ``before``: answered with the fault (after its delay) and never executed. A delay
+        alone slows the request just before it executes, after its idempotency key is
+        reserved: a duplicate sent meanwhile gets 409 ``idempotency_key_in_use``, as it would
+        from a slow gateway. ``after``: executed, then the answer is replaced by the fault
+        (the lost-response case).
+        """
         fault = None if path.startswith("/_paysim/") else self.simulator.take_fault(method, path)
+        if note is not None and fault is not None:
+            note.fault = fault
         if fault is not None and fault.when == "before" and not fault.delay_only:
+            if note is not None:
+                note.request = _unread_request(environ)
             time.sleep(fault.delay)
             return self._fault_response(fault, environ)
         try:
@@ -190,7 +254,7 @@ class PaysimApp:
             if route.html:
                 return self.pages.render(route, environ, args, generation=generation)
             hold = _delay(fault) if fault is not None and fault.when == "before" else None
-            response = self._api(route, args, environ, generation, hold)
+            response = self._api(route, args, environ, generation, hold, note)
         except ApiError as error:
             response = self.error_response(error)
         if fault is not None and fault.when == "after":
@@ -224,11 +288,15 @@ class PaysimApp:
         environ: WSGIEnvironment,
         generation: int,
         hold: Callable[[], None] | None,
+        note: _Note | None = None,
     ) -> Response:
         raw = _read_body(environ) if route.body is not None else b""
         query_pairs = _query_pairs(environ)
+        query = dict(query_pairs)
+        if note is not None and route.body is None:
+            note.request = query
         ctx = RequestContext(self, route, environ, args)
-        ctx.credential = self._authenticate(route, environ, args, dict(query_pairs), raw or b"")
+        ctx.credential = self._authenticate(route, environ, args, query, raw or b"")
         if args.get("id", "").startswith(_DIALECT_PREFIXES):
             raise ResourceMissing(f"No payment with id {args['id']!r}.", param="id")
         if raw is None:
@@ -237,6 +305,8 @@ class PaysimApp:
                 headers={"Connection": "close"},
             )
         data = self._parse_body(route, environ, raw)
+        if note is not None and route.body is not None:
+            note.request = data
         ctx.query = route.query.parse(_unique(query_pairs), from_query=True)
         handler = HANDLERS[route.endpoint]
 
@@ -263,8 +333,11 @@ class PaysimApp:
             hold=hold,
             keep_refusal=self._stored_refusal,
         )
-        headers = [("Idempotent-Replayed", "true")] if answer.replayed else []
-        return Response(answer.status, answer.body, headers)
+        if answer.replayed:
+            if note is not None:
+                note.replayed = True
+            return Response(answer.status, answer.body, [("Idempotent-Replayed", "true")])
+        return Response(answer.status, answer.body)
 
     def _stored_refusal(self, error: ApiError) -> Answer | None:
         """Which refusals are results kept under an idempotency key: only a 409 on the
@@ -451,6 +524,20 @@ def _read_body(environ: WSGIEnvironment) -> bytes | None:
         data = stream.read(MAX_BODY_BYTES + 1)
         return None if len(data) > MAX_BODY_BYTES else data
     return b""
+
+
+def _unread_request(environ: WSGIEnvironment) -> Any:
+    """What a request answered before it was read (an injected fault) asked for, if it can
+    be told: its JSON body, or its query; None otherwise."""
+    raw = _read_body(environ)
+    if raw is None:
+        return None  # over the size limit
+    if raw:
+        try:
+            return parse_json_object(raw)
+        except ApiError:
+            return None
+    return dict(_query_pairs(environ))
 
 
 def _peek_client_secret(raw: bytes) -> str | None:

@@ -59,14 +59,16 @@ def control_reset(ctx: RequestContext) -> tuple[int, Any]:
 def control_outcomes(ctx: RequestContext) -> tuple[int, Any]:
     body = ctx.body
     times = body.get("times") if "times" in ctx.body else 1
+    required = body.get("required", True)
     if "refund_outcome" in body:
-        ctx.sim.force_refund_outcome(body["refund_outcome"], times=times)
+        ctx.sim.force_refund_outcome(body["refund_outcome"], times=times, required=required)
     else:
         ctx.sim.force_outcome(
             body["outcome"],
             payment_id=body.get("payment_id"),
             times=times,
             decline_code=body.get("decline_code"),
+            required=required,
         )
     return 200, _state(ctx)
 
@@ -92,6 +94,7 @@ def control_faults(ctx: RequestContext) -> tuple[int, Any]:
             when=body.get("when", "before"),
             delay=delay,
             drop_connection=drop,
+            required=body.get("required", True),
         )
     )
     return 200, _state(ctx)
@@ -134,6 +137,14 @@ def control_deliveries(ctx: RequestContext) -> tuple[int, Any]:
     }
 
 
+def control_calls(ctx: RequestContext) -> tuple[int, Any]:
+    return 200, {
+        "object": "list",
+        "data": [call.to_dict() for call in ctx.sim.calls()],
+        "has_more": False,
+    }
+
+
 def control_rotate(ctx: RequestContext) -> tuple[int, Any]:
     ctx.sim.rotate_webhook_secret()
     return 200, _state(ctx)
@@ -160,6 +171,7 @@ HANDLERS: dict[str, Handler] = {
     "control_get_clock": control_get_clock,
     "control_state": control_state,
     "control_deliveries": control_deliveries,
+    "control_calls": control_calls,
     "control_rotate": control_rotate,
 }
 """The handler of each ``/_paysim`` route, by the endpoint name in ``routes.ROUTES``."""

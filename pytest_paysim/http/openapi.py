@@ -185,6 +185,19 @@ SCHEMAS: dict[str, Any] = {
     "ControlDelivery": _object(
         {**_DELIVERY_PROPERTIES, "headers": {"type": "object"}, "body_base64": {"type": "string"}},
     ),
+    "ControlCalls": _list_of("ControlCall"),
+    "ControlCall": _object(
+        {
+            "method": {"type": "string"},
+            "path": {"type": "string"},
+            "status": {"type": ["integer", "null"]},
+            "idempotency_key": _NULLABLE_STRING,
+            "replayed": {"type": "boolean"},
+            "fault": {"type": ["object", "null"]},
+            "request": {},
+            "response": {},
+        }
+    ),
     "Error": _ERROR,
 }
 

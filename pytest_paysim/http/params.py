@@ -308,7 +308,9 @@ def _control_outcome_check(clean: dict[str, Any]) -> dict[str, Any]:
             param="outcome",
         )
     if "refund_outcome" in clean and ({"payment_id", "decline_code"} & clean.keys()):
-        raise ParameterInvalid("`refund_outcome` takes only `times`.", param="refund_outcome")
+        raise ParameterInvalid(
+            "`refund_outcome` takes only `times` and `required`.", param="refund_outcome"
+        )
     if "decline_code" in clean and clean.get("outcome") not in ("fail", "requires_action"):
         raise ParameterInvalid(
             '`decline_code` goes only with `outcome: "fail"` (the decline), or with '
@@ -523,6 +525,11 @@ RESET = Params(
         Param("clock", "string", "Freeze the clock at this ISO 8601 time.", check=_iso_time),
     ),
 )
+_REQUIRED = Param(
+    "required",
+    "boolean",
+    "Whether the rule is expected to be used up (default true; strict mode checks it).",
+)
 OUTCOMES = Params(
     "ForceOutcome",
     (
@@ -537,6 +544,7 @@ OUTCOMES = Params(
             "authenticated.",
             enum=DECLINE_CODES,
         ),
+        _REQUIRED,
     ),
     check=_control_outcome_check,
 )
@@ -567,6 +575,7 @@ FAULT = Params(
         ),
         Param("delay", "number", "Seconds to wait first.", minimum=0, maximum=60),
         Param("drop_connection", "boolean", "Close the connection without an answer."),
+        _REQUIRED,
     ),
 )
 CLOCK = Params(

@@ -13,7 +13,11 @@ from werkzeug.routing import Map, Rule
 
 from pytest_paysim.http import params as p
 
-__all__ = ["ROUTES", "Route", "url_map"]
+__all__ = ["API_PREFIX", "ROUTES", "Route", "url_map"]
+
+API_PREFIX = "/v1/"
+"""Where the API lives: requests under it are the API calls a test reads (``paysim.calls``);
+``/_paysim`` (the control plane), ``/health``, ``/openapi.json`` and the pages are not."""
 
 
 @dataclass(frozen=True)
@@ -35,13 +39,13 @@ class Route:
     @property
     def idempotent(self) -> bool:
         """Whether an ``Idempotency-Key`` applies (POST under ``/v1``)."""
-        return self.method == "POST" and self.path.startswith("/v1/")
+        return self.method == "POST" and self.path.startswith(API_PREFIX)
 
     @property
     def changes_state(self) -> bool:
         """Whether the route changes the simulator (POST or DELETE under ``/v1``): it runs
         through the simulator's request entry point."""
-        return self.method in ("POST", "DELETE") and self.path.startswith("/v1/")
+        return self.method in ("POST", "DELETE") and self.path.startswith(API_PREFIX)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -220,6 +224,13 @@ ROUTES: tuple[Route, ...] = (
         "control_deliveries",
         "Every delivery attempt of this run, oldest first, with headers and body.",
         response="ControlDeliveries",
+    ),
+    Route(
+        "GET",
+        "/_paysim/calls",
+        "control_calls",
+        "Every API request of this run, oldest first, with its answer.",
+        response="ControlCalls",
     ),
     Route(
         "POST",

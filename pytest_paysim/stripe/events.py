@@ -21,13 +21,21 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pytest_paysim._version import __version__
+from pytest_paysim.core import event_types as known_types
 from pytest_paysim.core import transitions as tx
 from pytest_paysim.core.events import Occurrence, RenderedEvent
 from pytest_paysim.core.models import dump_json
 from pytest_paysim.core.signing import PAYSIM_SIGNATURE_HEADER, sign
 from pytest_paysim.stripe import objects, views
 
-__all__ = ["API_VERSION", "SIGNATURE_HEADER", "StripeEvents", "event_types", "requesting"]
+__all__ = [
+    "API_VERSION",
+    "EVENT_TYPES",
+    "SIGNATURE_HEADER",
+    "StripeEvents",
+    "event_types",
+    "requesting",
+]
 
 API_VERSION = "2025-09-30.clover"
 """The ``api_version`` events carry (the API version of the SDK this dialect is tested with)."""
@@ -36,6 +44,23 @@ SIGNATURE_HEADER = "Stripe-Signature"
 _REQUEST: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
     "paysim_stripe_request", default=(None, None)
 )
+
+EVENT_TYPES: tuple[str, ...] = (
+    "payment_intent.created",
+    "payment_intent.requires_action",
+    "payment_intent.amount_capturable_updated",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "charge.succeeded",
+    "charge.failed",
+    "charge.captured",
+    "charge.refunded",
+    "refund.created",
+    "refund.failed",
+)
+"""Every event type the dialect sends (registered with the webhook log's checks)."""
+known_types.register("stripe", EVENT_TYPES)
 
 _UPDATES = {"charge.captured", "charge.refunded", "payment_intent.amount_capturable_updated"}
 """Events that show ``data.previous_attributes`` (what changed on their object)."""

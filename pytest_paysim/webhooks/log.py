@@ -6,7 +6,9 @@
         delivery = paysim_webhooks.wait_for("payment.succeeded", payment_id=payment["id"])
         assert delivery.verify()["data"]["object"]["status"] == "succeeded"
 
-A failed assertion says what was expected and lists what was received.
+A failed assertion says what was expected and lists what was received. An event type that
+no dialect sends (a typo) is refused at once with ``ValueError``, listing the valid ones
+(:mod:`pytest_paysim.core.event_types`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol, overload
 
+from pytest_paysim.core import event_types
 from pytest_paysim.core.signing import public_key_for, verify
 
 __all__ = ["Delivery", "DeliverySource", "WebhookLog"]
@@ -202,6 +205,9 @@ class WebhookLog(Sequence[Delivery]):
         succeeded: bool | None = None,
     ) -> list[Delivery]:
         """Deliveries matching all that is given (``url=None``: the captured, unsent ones)."""
+        __tracebackhide__ = True
+        if type is not None:
+            event_types.check(type)
         return [
             delivery
             for delivery in self._all()
@@ -247,6 +253,7 @@ class WebhookLog(Sequence[Delivery]):
         On timeout, raises ``AssertionError`` listing what was received.
         """
         __tracebackhide__ = True
+        event_types.check(type)
         wanted = 1 if count is None else count
         deadline = time.monotonic() + timeout
         while True:
@@ -298,28 +305,35 @@ class WebhookLog(Sequence[Delivery]):
         """Assert that events of ``type`` were delivered (``count`` distinct events, if given).
 
         ``fields`` must equal the payment's fields (``amount=1999``) or, failing that, the
-        event's own. Returns the first delivery of each matching event.
+        event's own. Returns the first delivery of each matching event. A failure shows the
+        values of ``fields`` in each event of that type.
         """
         __tracebackhide__ = True
-        firsts: dict[str, Delivery] = {}
+        event_types.check(type)
+        candidates: dict[str, Delivery] = {}
         for delivery in self._all():
-            if delivery.type != type or delivery.event_id in firsts:
+            if delivery.type != type or delivery.event_id in candidates:
                 continue
             if payment_id is not None and delivery.payment_id != payment_id:
                 continue
-            if all(_field(delivery, name) == value for name, value in fields.items()):
-                firsts[delivery.event_id] = delivery
+            candidates[delivery.event_id] = delivery
+        firsts = [
+            delivery
+            for delivery in candidates.values()
+            if all(_field(delivery, name) == value for name, value in fields.items())
+        ]
         found = len(firsts)
         if (count is None and found == 0) or (count is not None and found != count):
             expected = "at least 1" if count is None else str(count)
             detail = "".join(f", {name}={value!r}" for name, value in fields.items())
-            raise AssertionError(
-                self._explain(
-                    f"expected {expected} {type!r} {_plural_event(1 if count is None else count)}"
-                    f"{_for(payment_id)}{detail}, got {found}"
-                )
+            headline = (
+                f"expected {expected} {type!r} {_plural_event(1 if count is None else count)}"
+                f"{_for(payment_id)}{detail}, got {found}"
             )
-        return list(firsts.values())
+            if fields and candidates:
+                headline += _field_values(type, list(candidates.values()), list(fields))
+            raise AssertionError(self._explain(headline))
+        return firsts
 
     def assert_not_received(
         self, type: str, *, payment_id: str | None = None, within: float = 0.0
@@ -329,6 +343,7 @@ class WebhookLog(Sequence[Delivery]):
         Fails as soon as one arrives.
         """
         __tracebackhide__ = True
+        event_types.check(type)
         deadline = time.monotonic() + within
         while True:
             everything = self._source.deliveries()
@@ -354,6 +369,10 @@ class WebhookLog(Sequence[Delivery]):
     def assert_sequence(self, types: Sequence[str], *, payment_id: str | None = None) -> None:
         """Assert the events came in this order (others may come between)."""
         __tracebackhide__ = True
+        if isinstance(types, str):
+            raise TypeError("assert_sequence takes a list of event types, not one string")
+        for event_type in types:
+            event_types.check(event_type)
         seen = [
             delivery.type
             for delivery in self._all()
@@ -404,13 +423,40 @@ class WebhookLog(Sequence[Delivery]):
 
     def _explain(self, headline: str) -> str:
         received = self._all()
+        separator = "\n" if "\n" in headline else "; "
         if not received:
-            return f"{headline}; no webhook deliveries were received in this test"
+            return f"{headline}{separator}no webhook deliveries were received in this test"
         lines = [f"{index}. {delivery.describe()}" for index, delivery in enumerate(received, 1)]
-        if len(lines) > _EXPLAIN_MAX_LINES:
-            skipped = len(lines) - _EXPLAIN_MAX_LINES
-            lines = [f"... {skipped} earlier not shown", *lines[-_EXPLAIN_MAX_LINES:]]
-        return f"{headline}; received {len(received)}:\n  " + "\n  ".join(lines)
+        return f"{headline}{separator}received {len(received)}:\n  " + "\n  ".join(
+            _last_lines(lines)
+        )
+
+
+def _last_lines(lines: list[str]) -> list[str]:
+    if len(lines) <= _EXPLAIN_MAX_LINES:
+        return lines
+    skipped = len(lines) - _EXPLAIN_MAX_LINES
+    return [f"... {skipped} earlier not shown", *lines[-_EXPLAIN_MAX_LINES:]]
+
+
+def _field_values(type: str, candidates: list[Delivery], names: list[str]) -> str:
+    """What each event of the type holds in the asserted fields, one line an event."""
+    lines = []
+    for index, delivery in enumerate(candidates, 1):
+        try:
+            payment_id = delivery.payment_id
+        except (ValueError, KeyError, TypeError):
+            payment_id = "?"
+        values = ", ".join(f"{name}={_shown(_field(delivery, name))}" for name in names)
+        lines.append(f"{index}. {delivery.event_id} payment={payment_id}: {values}")
+    return (
+        f"\nthe {len(candidates)} {type!r} {_plural_event(len(candidates))} held:\n  "
+        + "\n  ".join(_last_lines(lines))
+    )
+
+
+def _shown(value: Any) -> str:
+    return "<missing>" if value is _MISSING else repr(value)
 
 
 def _field(delivery: Delivery, name: str) -> Any:

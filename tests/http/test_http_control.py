@@ -87,7 +87,14 @@ def test_reset_rejects_bad_bodies_and_changes_nothing(api: Http, body: dict[str,
 def test_forced_outcome_applies_times_then_stops(api: Http) -> None:
     state = api.ok("POST", "/_paysim/outcomes", json={"outcome": "fail", "times": 2})
     assert state["outcomes"] == [
-        {"outcome": "fail", "times": 2, "payment_id": None, "decline_code": None}
+        {
+            "outcome": "fail",
+            "times": 2,
+            "payment_id": None,
+            "decline_code": None,
+            "required": True,
+            "used": 0,
+        }
     ]
     pids = [api.create_payment()["id"] for _ in range(3)]
     assert pay(api, pids[0], outcome="succeed")["status"] == "failed"
@@ -132,7 +139,9 @@ def test_per_payment_outcome_comes_before_the_global_one(api: Http) -> None:
 def test_forced_refund_outcome(api: Http) -> None:
     pid = api.payment_in("succeeded", amount=1000)["id"]
     state = api.ok("POST", "/_paysim/outcomes", json={"refund_outcome": "fail", "times": 1})
-    assert state["refund_outcomes"] == [{"refund_outcome": "fail", "times": 1}]
+    assert state["refund_outcomes"] == [
+        {"refund_outcome": "fail", "times": 1, "required": True, "used": 0}
+    ]
     failed = api.ok("POST", f"/v1/payments/{pid}/refund", 201, json={"amount": 100})
     assert failed["status"] == "failed"
     refunded = api.ok("POST", f"/v1/payments/{pid}/refund", 201, json={"amount": 100})
@@ -195,6 +204,8 @@ def test_fault_defaults_to_503_once_before_execution(api: Http) -> None:
             "when": "before",
             "delay": 0.0,
             "drop_connection": False,
+            "required": True,
+            "used": 0,
         },
     ]
     response = api.post("/v1/payments", json={"amount": 1, "currency": "usd"})

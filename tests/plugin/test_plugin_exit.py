@@ -25,7 +25,8 @@ def test_webhook_to_a_receiver_that_hangs(paysim, paysim_webhooks):
 
 
 def test_a_request_still_waiting_on_an_injected_delay(paysim):
-    paysim.inject_fault(path="/v1/payments", delay=60)
+    # Not required: the thread below may not reach the server before the test ends.
+    paysim.inject_fault(path="/v1/payments", delay=60, required=False)
 
     def create():
         try:

@@ -64,6 +64,7 @@ from paysim_helpers import Receiver, closed_port
 from paysim_out import record
 from pytest_paysim import errors
 from pytest_paysim.core.ids import IdGenerator
+from pytest_paysim.handle import raise_for_error
 
 REAL_SEND = HTTPAdapter.send
 FAKE_GATEWAY = f"http://127.0.0.1:{closed_port()}/gateway"
@@ -215,8 +216,9 @@ def test_errors_are_the_api_error_of_their_code(paysim):
     with pytest.raises(errors.ResourceMissing) as info:
         paysim.get_payment("pay_nothere")
     assert info.value.param == "id"
+    missing = paysim.client.post("/v1/payments", json={"currency": "usd"})
     with pytest.raises(errors.ParameterMissing) as info:
-        paysim.create_payment(amount=None, currency="usd")  # None: not sent
+        raise_for_error(missing.status_code, missing.content)
     assert info.value.param == "amount"
     payment = new(paysim)
     paysim.cancel(payment["id"])
@@ -366,9 +368,9 @@ DEAD = f"http://127.0.0.1:{closed_port()}/hooks"
 
 def test_1_leaves_state_behind(paysim):
     payment = paysim.create_payment(amount=100, currency="usd", metadata={"webhook_url": DEAD})
-    paysim.force_outcome("fail", times=None)
-    paysim.force_refund_outcome("fail", times=None)
-    paysim.inject_fault(path="/v1/events", times=None)
+    paysim.force_outcome("fail", times=None, required=False)
+    paysim.force_refund_outcome("fail", times=None, required=False)
+    paysim.inject_fault(path="/v1/events", times=None, required=False)
     paysim.clock.freeze("2001-01-01T00:00:00Z")
     paysim.add_webhook_endpoint(DEAD)
     paysim.rotate_webhook_secret()

@@ -247,7 +247,9 @@ def test_assert_received_counts_events_and_matches_fields(
         lambda: env.webhooks.assert_received("payment.created", payment_id=b["id"], amount=1)
     )
     assert text.startswith(
-        f"expected at least 1 'payment.created' event for payment {b['id']}, amount=1, got 0; "
+        f"expected at least 1 'payment.created' event for payment {b['id']}, amount=1, got 0\n"
+        "the 1 'payment.created' event held:\n"
+        f"  1. {eur.event_id} payment={b['id']}: amount=700\n"
         "received 4:\n"
     )
     assert f"payment.created payment={a['id']} url={flaky.url} attempt=2 status 500" in text
