@@ -8,14 +8,20 @@ simulator/bare prices::
 
     with BareServer() as bare:
         requests.post(bare.url + "/v1/payments", json=PAYMENT_BODY, headers=bare.headers)
+
+``python -m benchmarks.bare_app [--port P]`` serves it in a process of its own (as ``paysim
+serve`` does the simulator), printing ``url:`` and ``api key:`` lines, until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
+import signal
 import threading
 import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +37,7 @@ if TYPE_CHECKING:
 
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["BareApp", "BareServer"]
+__all__ = ["BareApp", "BareServer", "main"]
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 API_KEY = "sk_test_bare000000000000000000000"
@@ -175,3 +181,22 @@ class BareServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the bare app until SIGINT or SIGTERM (for a benchmark's server process)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bare_app")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with BareServer(port=args.port) as bare:
+        print(f"bare werkzeug app serving\n  url:     {bare.url}\n  api key: {API_KEY}", flush=True)
+        while not stop.wait(0.2):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -111,8 +111,8 @@ def run(quick: bool) -> Section:
         Figure.of_runs("requests/s (4 per flow)", [4 * r.per_second for r in runs], "req/s")
     )
     section.notes.append(
-        f"{repeats} run(s) of {flows} sequential flows on one requests.Session (the server "
-        "closes the connection after each answer); state reset before each run."
+        f"{repeats} run(s) of {flows} sequential flows on one requests.Session (one "
+        "keep-alive connection); state reset before each run."
     )
     return section
 

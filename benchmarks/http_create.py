@@ -1,13 +1,20 @@
 """Section 1: ``POST /v1/payments`` over HTTP, the simulator against a bare werkzeug app.
 
-Both run on werkzeug's threaded server in this process, one after the other, in alternating
-rounds; the load comes from ``wrk`` (``/usr/bin/wrk``, one thread, a Lua script for the JSON
-body and the auth header) or, without it, from a lean ``http.client`` load generator run as a
-subprocess. Figures: requests/s and p50/p99 latency with 1 and 8 concurrent connections, and
-the ratio simulator/bare per round (target >= 0.8)::
+The bare app (``benchmarks/bare_app.py``) runs on werkzeug's plain development server, which
+answers ``Connection: close``: each request pays a connect and a thread. The simulator's
+server keeps connections alive (``pytest_paysim.serving``). Figures, in alternating rounds,
+with the load from ``wrk`` (``/usr/bin/wrk``, one thread, a Lua script for the JSON body and
+the auth header) or, without it, from a lean ``http.client`` load generator run as a
+subprocess:
+
+- in this process, 1 and 8 concurrent connections: the simulator as it serves (keep-alive)
+  and with ``Connection: close`` asked by the client (the same framing as bare, so the ratio
+  prices the app alone), against bare; target >= 0.8 for each ratio;
+- ``paysim serve`` and the bare app each in a process of its own, over one connection: the
+  ratio of creates per second, keep-alive against werkzeug's close; target >= 1.5::
 
     python -m benchmarks.http_create --quick
-    python -m benchmarks.http_create --loadgen URL API_KEY CONNECTIONS SECONDS   # the fallback
+    python -m benchmarks.http_create --loadgen URL API_KEY CONNECTIONS SECONDS [close]
 """
 
 from __future__ import annotations
@@ -18,46 +25,58 @@ import io
 import json
 import os
 import pstats
+import queue
 import re
 import selectors
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
-
-from werkzeug.serving import make_server
 
 from benchmarks.bare_app import BareServer
 from benchmarks.common import (
     PAYMENT_BODY,
     Figure,
-    QuietHandler,
     Section,
     at_least,
     percentile,
     section_main,
 )
 from pytest_paysim.server import PaysimServer
+from pytest_paysim.serving import KeepAliveHandler, KeepAliveWSGIServer
 
-__all__ = ["LoadResult", "load", "main", "probe_keep_alive", "profile_create", "run"]
+__all__ = [
+    "LoadResult",
+    "ServerProcess",
+    "load",
+    "main",
+    "probe_keep_alive",
+    "profile_create",
+    "run",
+]
 
 WRK = "/usr/bin/wrk"
 CONNECTIONS = (1, 8)
 TARGET_RATIO = 0.8
+TARGET_KEEP_ALIVE_RATIO = 1.5
 REPO = Path(__file__).resolve().parent.parent
+SERVE_COMMAND = (sys.executable, "-m", "pytest_paysim", "serve", "--port", "0", "--seed", "1")
+BARE_COMMAND = (sys.executable, "-m", "benchmarks.bare_app", "--port", "0")
 
 _LUA = """\
 wrk.method = "POST"
 wrk.body = '{body}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {key}"
-done = function(summary, latency, requests)
+{close}done = function(summary, latency, requests)
   io.write(string.format(
     'WRKJSON {{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,' ..
     '"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}}\\n',
@@ -93,16 +112,20 @@ def wrk_available() -> bool:
     return os.access(WRK, os.X_OK) and os.environ.get("PAYSIM_BENCH_NO_WRK") != "1"
 
 
-def load(url: str, api_key: str, connections: int, seconds: float) -> LoadResult:
-    """``connections`` clients posting creates to ``url`` for ``seconds``."""
+def load(
+    url: str, api_key: str, connections: int, seconds: float, *, close: bool = False
+) -> LoadResult:
+    """``connections`` clients posting creates to ``url`` for ``seconds``; with ``close``,
+    each request asks for ``Connection: close`` (a new connection per request)."""
     if wrk_available():
-        return _wrk(url, api_key, connections, seconds)
-    return _python_load(url, api_key, connections, seconds)
+        return _wrk(url, api_key, connections, seconds, close)
+    return _python_load(url, api_key, connections, seconds, close)
 
 
-def _wrk(url: str, api_key: str, connections: int, seconds: float) -> LoadResult:
+def _wrk(url: str, api_key: str, connections: int, seconds: float, close: bool) -> LoadResult:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_LUA.format(body=_body(), key=api_key))
+        header = 'wrk.headers["Connection"] = "close"\n' if close else ""
+        script.write(_LUA.format(body=_body(), key=api_key, close=header))
     try:
         done = subprocess.run(
             [
@@ -138,7 +161,9 @@ def _wrk(url: str, api_key: str, connections: int, seconds: float) -> LoadResult
     )
 
 
-def _python_load(url: str, api_key: str, connections: int, seconds: float) -> LoadResult:
+def _python_load(
+    url: str, api_key: str, connections: int, seconds: float, close: bool
+) -> LoadResult:
     done = subprocess.run(
         [
             sys.executable,
@@ -149,6 +174,7 @@ def _python_load(url: str, api_key: str, connections: int, seconds: float) -> Lo
             api_key,
             str(connections),
             str(seconds),
+            *(["close"] if close else []),
         ],
         capture_output=True,
         text=True,
@@ -160,12 +186,17 @@ def _python_load(url: str, api_key: str, connections: int, seconds: float) -> Lo
     return LoadResult(**data, tool="python http.client")
 
 
-def loadgen(url: str, api_key: str, connections: int, seconds: float) -> dict[str, Any]:
-    """The fallback load generator: one ``http.client`` connection per thread."""
+def loadgen(
+    url: str, api_key: str, connections: int, seconds: float, close: bool = False
+) -> dict[str, Any]:
+    """The fallback load generator: one ``http.client`` connection per thread, reused for as
+    long as the server keeps it open."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     body = _body().encode()
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {api_key}"}
+    if close:
+        headers["Connection"] = "close"
     latencies: list[float] = []
     counts = {"errors": 0, "non_2xx": 0}
     lock = threading.Lock()
@@ -234,52 +265,172 @@ def probe_keep_alive(url: str, api_key: str) -> bool:
         connection.close()
 
 
+class ServerProcess:
+    """A server in a process of its own (``paysim serve``, or the bare app): ``url`` and
+    ``api_key`` are read from the lines it prints at start; SIGTERM stops it."""
+
+    def __init__(self, command: Sequence[str], *, start_timeout: float = 30.0) -> None:
+        self.command = list(command)
+        self.start_timeout = start_timeout
+        self.url = ""
+        self.api_key = ""
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> ServerProcess:
+        process = self._process = subprocess.Popen(
+            self.command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO
+        )
+        assert process.stdout is not None
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=_forward_lines, args=(process.stdout, lines), daemon=True).start()
+        deadline = time.monotonic() + self.start_timeout
+        try:
+            while not (self.url and self.api_key):
+                try:
+                    line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    raise RuntimeError(f"{' '.join(self.command[1:])} did not start") from None
+                found = re.match(r"\s*(url|api key):\s+(\S+)", line)
+                if found and found.group(1) == "url":
+                    self.url = found.group(2)
+                elif found:
+                    self.api_key = found.group(2)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def reset(self) -> None:
+        """Empty a simulator's state (``POST /_paysim/reset``); the bare app has no such route."""
+        parts = urlsplit(self.url)
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=10)
+        try:
+            connection.request(
+                "POST",
+                "/_paysim/reset",
+                b"{}",
+                {"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
+            )
+            connection.getresponse().read()
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _forward_lines(stream: Iterable[str], lines: queue.Queue[str]) -> None:
+    """Every line of ``stream`` into ``lines`` (an empty string at the end)."""
+    for line in stream:
+        lines.put(line)
+    lines.put("")
+
+
 def run(quick: bool) -> Section:
-    """Alternating rounds of simulator and bare, at 1 and 8 connections."""
+    """Alternating rounds: in this process, simulator (keep-alive, and asked to close) and
+    bare at 1 and 8 connections; then ``paysim serve`` and the bare app in processes of their
+    own over one connection."""
     section = Section("http_create", "HTTP create: simulator vs bare werkzeug app")
     rounds, seconds, warm = (1, 1.0, 1.0) if quick else (5, 3.0, 1.0)
     results: dict[tuple[str, int], list[LoadResult]] = {}
-    with PaysimServer(seed=1) as sim, BareServer() as bare:
-        targets = {"simulator": (sim.url, sim.api_key), "bare": (bare.url, bare.api_key)}
-        keep_alive = {name: probe_keep_alive(*target) for name, target in targets.items()}
-        for target in targets.values():
-            load(*target, 1, warm)
+    with (
+        PaysimServer(seed=1) as sim,
+        BareServer() as bare,
+        ServerProcess(SERVE_COMMAND) as serve,
+        ServerProcess(BARE_COMMAND) as bare_process,
+    ):
         assert sim.simulator is not None
+        in_process = {
+            "simulator": (sim.url, sim.api_key, False),
+            "simulator close": (sim.url, sim.api_key, True),
+            "bare": (bare.url, bare.api_key, False),
+        }
+        processes = {"paysim serve": serve, "bare process": bare_process}
+        keep_alive = {
+            "simulator": probe_keep_alive(sim.url, sim.api_key),
+            "bare": probe_keep_alive(bare.url, bare.api_key),
+            "paysim serve": probe_keep_alive(serve.url, serve.api_key),
+            "bare process": probe_keep_alive(bare_process.url, bare_process.api_key),
+        }
+        for url, key, close in in_process.values():
+            load(url, key, 1, warm, close=close)
+        for process in processes.values():
+            load(process.url, process.api_key, 1, warm)
         for _ in range(rounds):
             for connections in CONNECTIONS:
-                for name, target in targets.items():
+                for name, (url, key, close) in in_process.items():
                     sim.simulator.reset()
                     bare.clear()
                     results.setdefault((name, connections), []).append(
-                        load(*target, connections, seconds)
+                        load(url, key, connections, seconds, close=close)
                     )
+            for name, process in processes.items():
+                if name == "paysim serve":
+                    process.reset()
+                results.setdefault((name, 1), []).append(
+                    load(process.url, process.api_key, 1, seconds)
+                )
     tool = next(iter(results.values()))[0].tool
+
+    def ratios(name: str, baseline: str, connections: int) -> list[float]:
+        pairs = zip(results[(name, connections)], results[(baseline, connections)], strict=True)
+        return [s.rps / b.rps if b.rps else 0.0 for s, b in pairs]
+
+    def speed(name: str, connections: int, label: str) -> None:
+        runs = results[(name, connections)]
+        section.add(Figure.of_runs(f"{label} creates/s", [r.rps for r in runs], "req/s"))
+        section.add(Figure.of_runs(f"{label} p50", [r.p50_ms for r in runs], "ms"))
+        section.add(Figure.of_runs(f"{label} p99", [r.p99_ms for r in runs], "ms"))
+
     for connections in CONNECTIONS:
-        for name in targets:
-            runs = results[(name, connections)]
-            section.add(
-                Figure.of_runs(f"c={connections} {name} creates/s", [r.rps for r in runs], "req/s")
-            )
-            section.add(
-                Figure.of_runs(f"c={connections} {name} p50", [r.p50_ms for r in runs], "ms")
-            )
-            section.add(
-                Figure.of_runs(f"c={connections} {name} p99", [r.p99_ms for r in runs], "ms")
-            )
-        ratios = [
-            s.rps / b.rps if b.rps else 0.0
-            for s, b in zip(
-                results[("simulator", connections)], results[("bare", connections)], strict=True
-            )
-        ]
+        for name in ("simulator", "bare"):
+            speed(name, connections, f"c={connections} {name}")
         section.add(
             Figure.of_runs(
                 f"c={connections} ratio simulator/bare",
-                ratios,
+                ratios("simulator", "bare", connections),
                 "x",
                 target=at_least(TARGET_RATIO, f">= {TARGET_RATIO} x bare"),
             )
         )
+        speed("simulator close", connections, f"c={connections} simulator, Connection: close,")
+        section.add(
+            Figure.of_runs(
+                f"c={connections} ratio simulator/bare, both closing",
+                ratios("simulator close", "bare", connections),
+                "x",
+                target=at_least(TARGET_RATIO, f">= {TARGET_RATIO} x bare"),
+            )
+        )
+    speed("paysim serve", 1, "paysim serve, 1 keep-alive connection,")
+    speed("bare process", 1, "bare app process, 1 connection,")
+    section.add(
+        Figure.of_runs(
+            "ratio paysim serve keep-alive/bare",
+            ratios("paysim serve", "bare process", 1),
+            "x",
+            target=at_least(TARGET_KEEP_ALIVE_RATIO, f">= {TARGET_KEEP_ALIVE_RATIO} x bare"),
+        )
+    )
     failures = {
         f"{name} c={c}": sum(r.errors + r.non_2xx for r in runs)
         for (name, c), runs in results.items()
@@ -290,8 +441,14 @@ def run(quick: bool) -> Section:
     )
     alive = ", ".join(f"{name}: {'kept' if ok else 'closed'}" for name, ok in keep_alive.items())
     section.notes.append(
-        f"keep-alive: the werkzeug dev server answers `Connection: close` ({alive} after a "
-        "response), so each of the N concurrent connections reconnects for every request."
+        f"keep-alive ({alive} after a response): the simulator's server keeps connections "
+        "open; the bare app's werkzeug dev server answers `Connection: close`, so each of its "
+        "N connections reconnects for every request. `simulator, Connection: close` asks the "
+        "simulator to close too: the same framing as bare, so that ratio prices the app."
+    )
+    section.notes.append(
+        "`paysim serve` and the bare app (`python -m benchmarks.bare_app`) run in processes of "
+        "their own for the keep-alive ratio; the other figures serve from this process."
     )
     if any(failures.values()):
         section.notes.append(f"errors or non-2xx answers during the runs: {failures}")
@@ -311,17 +468,19 @@ def run(quick: bool) -> Section:
 
 
 def profile_create(seconds: float = 3.0, top: int = 15) -> dict[str, str]:
-    """cProfile of the server side of creates over HTTP (sorted by cumulative and tottime).
+    """cProfile of the server side of creates over one keep-alive connection (sorted by
+    cumulative and tottime).
 
-    The simulator's app is served by a non-threaded werkzeug server in this thread, so the
-    profile sees each request from accept to close (werkzeug's parsing, the app, the write)
-    but not the thread the threaded server starts per request. A client subprocess sends
-    creates on one connection at a time; waiting for the next one is not profiled.
+    The simulator's app is served by ``pytest_paysim.serving``, but each connection is handled
+    in this thread, under the profiler, instead of a thread of its own: the profile sees every
+    request from its request line to its answer (reading, werkzeug's environ, the app, the
+    write). A client subprocess sends creates over one connection; the time spent waiting for
+    the next request is not counted (the timer is process CPU time).
     """
     profiler = new_profiler()
     with PaysimServer(seed=1) as sim:
         assert sim.app is not None
-        server = make_server("127.0.0.1", 0, sim.app, threaded=False, request_handler=QuietHandler)
+        server = KeepAliveWSGIServer("127.0.0.1", 0, sim.app)
         url = f"http://127.0.0.1:{server.server_port}"
         client = subprocess.Popen(
             [
@@ -342,10 +501,15 @@ def profile_create(seconds: float = 3.0, top: int = 15) -> dict[str, str]:
         selector.register(server.socket, selectors.EVENT_READ)
         try:
             while client.poll() is None:
-                if selector.select(0.05):
-                    profiler.enable()
-                    server.handle_request()
+                if not selector.select(0.05):
+                    continue
+                request, address = server.get_request()
+                profiler.enable()
+                try:
+                    KeepAliveHandler(request, address, server)
+                finally:
                     profiler.disable()
+                    server.shutdown_request(request)
         finally:
             selector.close()
             client.wait(30)
@@ -355,7 +519,8 @@ def profile_create(seconds: float = 3.0, top: int = 15) -> dict[str, str]:
         client.stdout.close()
     figures = json.loads(output.strip().splitlines()[-1])
     header = (
-        f"{figures['requests']} creates over HTTP, profiled server side (timer: process CPU time)\n"
+        f"{figures['requests']} creates over one keep-alive connection, profiled server side "
+        "(timer: process CPU time)\n"
     )
     return {key: header + text for key, text in stats_text(profiler, top).items()}
 
@@ -384,7 +549,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["--loadgen"]:
         url, api_key, connections, seconds = args[1:5]
-        print(json.dumps(loadgen(url, api_key, int(connections), float(seconds))))
+        close = args[5:6] == ["close"]
+        print(json.dumps(loadgen(url, api_key, int(connections), float(seconds), close)))
         return 0
     if args[:1] == ["--profile"]:
         for key, text in profile_create().items():

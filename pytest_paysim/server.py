@@ -11,7 +11,6 @@ so leaving the ``with`` block takes well under a second.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import ssl
@@ -21,7 +20,7 @@ from types import TracebackType
 from typing import Any, TextIO
 
 import requests
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from pytest_paysim._version import __version__
 from pytest_paysim.core.deliveries import DEFAULT_RETRIES, DEFAULT_TIMEOUT, DeliveryMode
@@ -31,6 +30,7 @@ from pytest_paysim.core.simulator import Simulator, SimulatorConfig
 from pytest_paysim.core.store import MemoryStore, Store
 from pytest_paysim.errors import ConfigurationError
 from pytest_paysim.http.app import PaysimApp
+from pytest_paysim.serving import make_server
 from pytest_paysim.stripe.app import PREFIX as STRIPE_PREFIX
 from pytest_paysim.stripe.app import StripeApp
 from pytest_paysim.webhooks.dispatcher import Dispatcher
@@ -38,42 +38,6 @@ from pytest_paysim.webhooks.dispatcher import Dispatcher
 __all__ = ["PaysimClient", "PaysimServer"]
 
 POLL_INTERVAL_SECONDS = 0.05
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No request log lines: they would clutter test output and could show secrets."""
-
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        pass
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Errors found before the app runs (a malformed request line, headers too long) are
-        JSON like every other error of the API, never http.server's HTML page."""
-        body = json.dumps(
-            {
-                "error": {
-                    "type": "invalid_request_error",
-                    "code": "request_malformed",
-                    "message": f"The HTTP request could not be read ({code} {message or ''}); "
-                    "send a well-formed HTTP/1.1 request with shorter lines.",
-                    "param": None,
-                }
-            }
-        ).encode()
-        self.close_connection = True
-        try:
-            self.send_response(code, message)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
-                self.wfile.write(body)
-        except OSError:
-            pass
 
 
 class PaysimClient:
@@ -168,16 +132,8 @@ class PaysimServer:
             return self
         ssl_context = self._ssl_context() if self.https else None
         try:
-            server = make_server(
-                self.host,
-                self.port,
-                app=_not_ready,
-                threaded=True,
-                request_handler=_QuietHandler,
-                ssl_context=ssl_context,
-            )
-        except SystemExit:
-            # werkzeug reports a port in use by exiting; a library must not end the process.
+            server = make_server(self.host, self.port, _not_ready, ssl_context=ssl_context)
+        except OSError:
             self._remove_certificates()
             raise ConfigurationError(
                 f"cannot listen on {self.host}:{self.port}: the address is in use or not "

@@ -318,7 +318,14 @@ def test_forced_requires_action_applies_times_attempts(
     left = sim.outcomes()["outcomes"]
     if times is None:
         assert left == [
-            {"outcome": REQUIRES_ACTION, "times": None, "payment_id": None, "decline_code": None}
+            {
+                "outcome": REQUIRES_ACTION,
+                "times": None,
+                "payment_id": None,
+                "decline_code": None,
+                "required": True,
+                "used": 4,
+            }
         ]
     else:
         assert left == []

@@ -29,6 +29,12 @@ SPEC_CARDS = [
     ("4000000000000119", "processing_error"),
     ("4100000000000019", "fraudulent"),
 ]
+# 3-D Secure cards: number → the decline once authenticated (None: they then succeed).
+SPEC_3DS_CARDS = [
+    ("4000002760003184", None),
+    ("4000002500003155", None),
+    ("4000008260003178", "insufficient_funds"),
+]
 
 OTHER_VALID = [
     pytest.param("378282246310005", id="amex-15"),
@@ -50,10 +56,12 @@ def _pay(number: str, *, manual: bool = False) -> dict[str, object]:
 
 def test_table_matches_spec() -> None:
     assert {number: result.decline_code for number, result in TEST_CARDS.items()} == dict(
-        SPEC_CARDS
+        SPEC_CARDS + SPEC_3DS_CARDS
     )
     for number, code in SPEC_CARDS:
         assert TEST_CARDS[number].outcome == ("succeed" if code is None else "fail")
+    for number, _ in SPEC_3DS_CARDS:
+        assert TEST_CARDS[number].outcome == "requires_action"
     assert set(DECLINE_CODES) == {code for _, code in SPEC_CARDS if code}
 
 

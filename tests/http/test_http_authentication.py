@@ -614,7 +614,14 @@ def test_a_global_forced_requires_action(
 ) -> None:
     state = api.ok("POST", "/_paysim/outcomes", json={"outcome": REQUIRES_ACTION})
     assert state["outcomes"] == [
-        {"outcome": REQUIRES_ACTION, "times": 1, "payment_id": None, "decline_code": None}
+        {
+            "outcome": REQUIRES_ACTION,
+            "times": 1,
+            "payment_id": None,
+            "decline_code": None,
+            "required": True,
+            "used": 0,
+        }
     ]
     payment = api.create_payment(return_url=RETURN_URL)
     paid = api.ok("POST", f"/v1/payments/{payment['id']}/pay", json=request_body)

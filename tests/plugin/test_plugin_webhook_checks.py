@@ -79,8 +79,8 @@ def test_event_types_and_field_values(run: Runner) -> None:
 
     listed = (
         "paysim: payment.created, payment.succeeded, payment.authorized, payment.failed, "
-        "payment.requires_payment_method, payment.captured, payment.refunded, "
-        "payment.refund_failed, payment.canceled"
+        "payment.requires_payment_method, payment.requires_action, payment.captured, "
+        "payment.refunded, payment.refund_failed, payment.canceled"
     )
     assert run.recorded("misspelt") == (
         "unknown event type 'payment.succeded'; did you mean 'payment.succeeded'? "
