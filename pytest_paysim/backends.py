@@ -224,6 +224,10 @@ class RemoteServer:
         self.seed: int = state["seed"]
         self._state = state
 
+    def remember(self, state: dict[str, Any]) -> None:
+        """Keep the control state a reset or rotation answered with (scheme, secrets)."""
+        self._state = state
+
     @property
     def signature(self) -> str:
         """The scheme in force, as of the last reset or rotation."""
@@ -272,7 +276,7 @@ class RemoteBackend:
         if "frozen_at" in body:
             body["clock"] = format_time(body.pop("frozen_at"))
         state = self._control("POST", "/_paysim/reset", body)
-        self.server._state = state
+        self.server.remember(state)
         with self._lock:
             self._deliveries = []
             self._generation = state["generation"]
@@ -340,7 +344,7 @@ class RemoteBackend:
 
     def rotate_webhook_secret(self) -> str:
         state = self._control("POST", "/_paysim/rotate_webhook_secret", {})
-        self.server._state = state
+        self.server.remember(state)
         return str(state["webhook_secret"])
 
     def webhook_secret(self) -> str:

@@ -136,7 +136,9 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_RETRIES,
         metavar="SECONDS",
         help="seconds between webhook attempts, e.g. 1,5,30; attempts = count + 1; an "
-        "empty string means no retries (default 0.1,0.2,0.4,0.8)",
+        "empty string means no retries (default "
+        + ",".join(f"{delay:g}" for delay in DEFAULT_RETRIES)
+        + ")",
     )
     serve.add_argument(
         "--webhook-timeout",

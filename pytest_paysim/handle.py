@@ -18,7 +18,7 @@ from pytest_paysim import errors
 from pytest_paysim.core.calls import Call, matching
 from pytest_paysim.core.cards import DECLINE_CODES
 from pytest_paysim.core.clock import parse_time
-from pytest_paysim.core.faults import Fault, When
+from pytest_paysim.core.faults import FAULT_TIMINGS, Fault, When
 from pytest_paysim.core.outcomes import AUTHENTICATION_OUTCOMES, FORCED_OUTCOMES
 from pytest_paysim.errors import ApiError, ConfigurationError
 from pytest_paysim.inprocess import InProcessRouter
@@ -216,6 +216,7 @@ class Paysim:
             raise ValueError(
                 f"outcome must be one of {', '.join(FORCED_OUTCOMES)}, not {outcome!r}"
             )
+        _check_text("payment_id", payment_id)
         if decline_code is not None and (
             outcome not in ("fail", "requires_action") or decline_code not in DECLINE_CODES
         ):
@@ -264,7 +265,9 @@ class Paysim:
         ``status``): the request is slowed and then runs. ``required=False``: the test may
         leave it unused (else strict mode fails the test).
         """
-        if when not in ("before", "after"):
+        _check_text("method", method)
+        _check_text("path", path)
+        if when not in FAULT_TIMINGS:
             raise ValueError("when must be 'before' or 'after'")
         if delay < 0:
             raise ValueError("delay must be >= 0 seconds")
@@ -397,14 +400,42 @@ class Paysim:
         return result
 
     def authenticate(self, payment_id: str, outcome: str = "succeed") -> dict[str, Any]:
-        """``POST /v1/payments/{id}/authenticate``: complete (or fail) 3-D Secure."""
+        """``POST /v1/payments/{id}/authenticate``: complete (or fail) 3-D Secure.
+
+        A Stripe dialect payment (``pi_``) goes through the dialect's test helper
+        ``POST /stripe/v1/test_helpers/payment_intents/{id}/authenticate``; the payment intent
+        comes back, a failed authentication too."""
         if outcome not in AUTHENTICATION_OUTCOMES:
             raise ValueError(
                 f"outcome must be one of {', '.join(AUTHENTICATION_OUTCOMES)}, not {outcome!r}"
             )
+        if payment_id.startswith("pi_"):
+            return self._authenticate_intent(payment_id, outcome)
         result: dict[str, Any] = self._call(
             "POST", f"/v1/payments/{payment_id}/authenticate", {"outcome": outcome}
         )
+        return result
+
+    def _authenticate_intent(self, intent_id: str, outcome: str) -> dict[str, Any]:
+        from pytest_paysim.stripe.app import PREFIX
+
+        response = self.client.request(
+            "POST",
+            f"{PREFIX}/v1/test_helpers/payment_intents/{intent_id}/authenticate",
+            data={"outcome": outcome},
+        )
+        if response.status_code >= 400:
+            try:
+                error = response.json()["error"]
+                code = error["code"]
+            except (ValueError, KeyError, TypeError):
+                error, code = None, None
+            if code in _STRIPE_ERRORS:
+                raise _STRIPE_ERRORS[code](
+                    str(error["message"]), param=error.get("param"), payment_id=intent_id
+                )
+            raise_for_error(response.status_code, response.content)
+        result: dict[str, Any] = response.json()
         return result
 
     def capture(self, payment_id: str, amount: int | None = None) -> dict[str, Any]:
@@ -517,6 +548,13 @@ _ERRORS_BY_CODE: dict[str, type[ApiError]] = {
 }
 
 
+_STRIPE_ERRORS: dict[str, type[ApiError]] = {
+    "resource_missing": errors.ResourceMissing,
+    "payment_intent_unexpected_state": errors.PaymentUnexpectedState,
+}
+"""The Stripe dialect's error codes that the test helper answers with, as the core's errors."""
+
+
 def _unused(rule: dict[str, Any]) -> bool:
     """A required rule still to use: once at least (``times`` None), or up to ``times``.
 
@@ -573,6 +611,16 @@ def _describe_refund_outcome(rule: dict[str, Any]) -> str:
 
 def _times(count: int) -> str:
     return {0: "never", 1: "once", 2: "twice"}.get(count, f"{count} times")
+
+
+def _check_text(name: str, value: str | None) -> None:
+    """Refuse text the simulator could not store or show (a lone UTF-16 surrogate)."""
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{name} holds a lone UTF-16 surrogate, which is not text") from None
 
 
 def _check_times(times: int | None) -> None:

@@ -34,6 +34,7 @@ from pytest_paysim.core.deliveries import (  # noqa: E402
     DeliveryMode,
 )
 from pytest_paysim.core.ids import derive_seed, random_seed  # noqa: E402
+from pytest_paysim.core.outcomes import DEFAULT_AUTO_SUCCESS_RATE  # noqa: E402
 from pytest_paysim.core.signing import SCHEMES, Scheme  # noqa: E402
 
 if TYPE_CHECKING:
@@ -171,7 +172,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "paysim_webhook_timeout", "seconds per webhook attempt", default=str(DEFAULT_TIMEOUT)
     )
-    parser.addini("paysim_auto_success_rate", "chance that simulate=auto succeeds", default="0.5")
+    parser.addini(
+        "paysim_auto_success_rate",
+        "chance that simulate=auto succeeds",
+        default=str(DEFAULT_AUTO_SUCCESS_RATE),
+    )
     parser.addini("paysim_db", "SQLite file for simulator state", default="")
     parser.addini("paysim_https", "serve TLS", type="bool", default=False)
     parser.addini(

@@ -11,6 +11,7 @@ so leaving the ``with`` block takes well under a second.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import ssl
@@ -25,6 +26,7 @@ from werkzeug.serving import BaseWSGIServer
 from pytest_paysim._version import __version__
 from pytest_paysim.core.deliveries import DEFAULT_RETRIES, DEFAULT_TIMEOUT, DeliveryMode
 from pytest_paysim.core.ids import random_seed
+from pytest_paysim.core.outcomes import DEFAULT_AUTO_SUCCESS_RATE
 from pytest_paysim.core.signing import Scheme
 from pytest_paysim.core.simulator import Simulator, SimulatorConfig
 from pytest_paysim.core.store import MemoryStore, Store
@@ -91,7 +93,7 @@ class PaysimServer:
         delivery: DeliveryMode = "async",
         webhook_retries: tuple[float, ...] | list[float] = DEFAULT_RETRIES,
         webhook_timeout: float = DEFAULT_TIMEOUT,
-        auto_success_rate: float = 0.5,
+        auto_success_rate: float = DEFAULT_AUTO_SUCCESS_RATE,
         db: str | os.PathLike[str] | None = None,
         https: bool = False,
         cert_dir: str | os.PathLike[str] | None = None,
@@ -154,6 +156,8 @@ class PaysimServer:
             self._remove_certificates()
             raise
         self._url = url
+        if self.error_log is not None:
+            self.simulator.report_errors_to(self._log_error)
         self.app = PaysimApp(self.simulator, version=__version__, error_log=self.error_log)
         self.app.mount(STRIPE_PREFIX, StripeApp(self.simulator, error_log=self.error_log))
         self.dispatcher = Dispatcher(self.simulator)
@@ -175,6 +179,15 @@ class PaysimServer:
         from pytest_paysim.core.sqlite_store import SqliteStore
 
         return SqliteStore(Path(self.db))
+
+    def _log_error(self, traceback_text: str) -> None:
+        """Write an unexpected error (a request's, or a webhook worker's) to the error log."""
+        log = self.error_log
+        if log is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            log.write(f"paysim: unexpected error\n{traceback_text}")
+            log.flush()
 
     def _ssl_context(self) -> ssl.SSLContext:
         from pytest_paysim.tls import make_certificates

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
-from pytest_paysim.http.app import MAX_BODY_BYTES
+from pytest_paysim.http.app import ARRIVED_AT, MAX_BODY_BYTES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -413,6 +413,9 @@ class KeepAliveHandler(QuietHandler):
     def run_wsgi(self) -> None:
         """Read the body, call the app, write its answer in as few writes as it allows."""
         environ = self.environ = self.make_environ()
+        # When the request arrived (its head read), before a slow body: the app counts the
+        # request as of the simulator run it arrived in (see ARRIVED_AT).
+        environ[ARRIVED_AT] = time.monotonic()
         problem = self._read_body(environ)
         if problem is not None:
             self.send_json_error(400, problem)

@@ -14,12 +14,13 @@ from __future__ import annotations
 import fnmatch
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-__all__ = ["Fault", "Faults", "When"]
+__all__ = ["FAULT_TIMINGS", "Fault", "Faults", "When"]
 
 When = Literal["before", "after"]
 """``before``: the request never executes. ``after``: it executes, then its answer is lost."""
+FAULT_TIMINGS: tuple[When, ...] = get_args(When)
 
 
 @dataclass(slots=True)

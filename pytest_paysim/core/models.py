@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pytest_paysim.core.clock import format_time
 
 __all__ = [
+    "CAPTURE_METHODS",
     "DIALECTS",
+    "REFUND_FAILED",
+    "REFUND_STATUSES",
+    "REFUND_SUCCEEDED",
+    "CaptureMethod",
     "Charge",
     "DeliveryAttempt",
     "Event",
@@ -29,6 +34,14 @@ __all__ = [
 
 DIALECTS = ("native", "stripe")
 """The front ends a payment can belong to: ids ``pay_`` (native) or ``pi_`` (Stripe's)."""
+
+CaptureMethod = Literal["automatic", "manual"]
+"""``automatic``: a successful pay captures the money; ``manual``: it only authorizes."""
+CAPTURE_METHODS: tuple[CaptureMethod, ...] = get_args(CaptureMethod)
+RefundStatus = Literal["succeeded", "failed"]
+REFUND_STATUSES: tuple[RefundStatus, ...] = get_args(RefundStatus)
+REFUND_SUCCEEDED: RefundStatus = "succeeded"
+REFUND_FAILED: RefundStatus = "failed"
 
 
 def dump_json(value: Any) -> bytes:

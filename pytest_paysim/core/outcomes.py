@@ -25,6 +25,7 @@ from pytest_paysim.errors import ParameterInvalid
 
 __all__ = [
     "AUTHENTICATION_OUTCOMES",
+    "DEFAULT_AUTO_SUCCESS_RATE",
     "FORCED_OUTCOMES",
     "PAY_OUTCOMES",
     "REFUND_OUTCOMES",
@@ -43,6 +44,8 @@ PAY_OUTCOMES: tuple[PayOutcome, ...] = get_args(PayOutcome)
 ForcedOutcome = Literal["succeed", "fail", "abandon", "requires_action"]
 """What a test may force a pay attempt into: a request's outcomes, or 3-D Secure."""
 FORCED_OUTCOMES: tuple[ForcedOutcome, ...] = get_args(ForcedOutcome)
+DEFAULT_AUTO_SUCCESS_RATE = 0.5
+"""The chance that ``simulate: "auto"`` pays successfully, unless a run sets another."""
 AuthenticationOutcome = Literal["succeed", "fail"]
 AUTHENTICATION_OUTCOMES: tuple[AuthenticationOutcome, ...] = get_args(AuthenticationOutcome)
 RefundOutcome = Literal["fail"]

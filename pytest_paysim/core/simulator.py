@@ -53,6 +53,8 @@ from pytest_paysim.core.idempotency import Answer, Claim, IdempotencyKeys
 from pytest_paysim.core.ids import IdGenerator, derive_seed
 from pytest_paysim.core.models import (
     DIALECTS,
+    REFUND_FAILED,
+    REFUND_SUCCEEDED,
     Charge,
     DeliveryAttempt,
     Event,
@@ -61,7 +63,12 @@ from pytest_paysim.core.models import (
     WebhookEndpoint,
     dump_json,
 )
-from pytest_paysim.core.outcomes import AUTHENTICATION_OUTCOMES, PAY_OUTCOMES, ForcedOutcomes
+from pytest_paysim.core.outcomes import (
+    AUTHENTICATION_OUTCOMES,
+    DEFAULT_AUTO_SUCCESS_RATE,
+    PAY_OUTCOMES,
+    ForcedOutcomes,
+)
 from pytest_paysim.core.secrets import ROTATION_GRACE_SECONDS, STORED_SECRETS, Secrets
 from pytest_paysim.core.signing import (
     SCHEMES,
@@ -86,6 +93,7 @@ __all__ = ["RunSettings", "Simulator", "SimulatorConfig"]
 DELETED_ENDPOINT = "not sent: the webhook endpoint was deleted"
 _ID_PREFIXES = {"stripe": "pi"}
 """The id prefix of each dialect's payments (native: ``pay``)."""
+MAX_UNEXPECTED_ERRORS = 100
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,7 @@ class SimulatorConfig:
     base_url: str = "http://127.0.0.1"
     signature: Scheme = "paysim"
     delivery: DeliveryMode = "async"
-    auto_success_rate: float = 0.5
+    auto_success_rate: float = DEFAULT_AUTO_SUCCESS_RATE
     webhook_retries: tuple[float, ...] = DEFAULT_RETRIES
     webhook_timeout: float = DEFAULT_TIMEOUT
 
@@ -152,6 +160,7 @@ class Simulator:
         self._keys = IdempotencyKeys(self.clock)
         self._sink: DeliverySink = NoSink()
         self._generation = 0
+        self._reset_at = time.monotonic()
         self._session_secrets = self._load_secrets()
         self._secrets = replace(self._session_secrets, previous=[])
         self._settings = RunSettings.of(config)
@@ -165,6 +174,7 @@ class Simulator:
         self._made: list[DeliveryAttempt] = []
         self._log: list[DeliveryAttempt] = []
         self._unexpected: list[str] = []
+        self._error_reporter: Callable[[str], None] | None = None
         # The run's API calls: a lock of their own, so recording one never waits for an
         # operation; ``reset`` swaps the deque after moving the generation on.
         self._calls_lock = threading.Lock()
@@ -263,6 +273,7 @@ class Simulator:
             self._settings = RunSettings.of(checked)
             self._start_run(self.config.seed if seed is None else seed)
             self._generation += 1
+            self._reset_at = time.monotonic()
             with self._calls_lock:
                 self._calls = deque(maxlen=MAX_CALLS)
             self._unexpected.clear()
@@ -273,11 +284,24 @@ class Simulator:
             if frozen_at is not None:
                 self.clock.freeze(frozen_at)
 
+    def report_errors_to(self, reporter: Callable[[str], None] | None) -> None:
+        """Also hand each unexpected error's traceback to ``reporter`` as it happens
+        (``paysim serve`` prints them on standard error)."""
+        self._error_reporter = reporter
+
     def record_unexpected_error(self, error: BaseException) -> str:
-        """Keep the traceback of a bug so the running test can fail with it; returns it."""
+        """Keep the traceback of a bug so the running test can fail with it; returns it.
+
+        A run keeps the first ``MAX_UNEXPECTED_ERRORS`` (a server nobody resets must not
+        grow without end); the reporter, if any, sees every one.
+        """
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         with self._lock:
-            self._unexpected.append(text)
+            if len(self._unexpected) < MAX_UNEXPECTED_ERRORS:
+                self._unexpected.append(text)
+            reporter = self._error_reporter
+        if reporter is not None:
+            reporter(text)
         return text
 
     def record_call(self, call: Call, *, generation: int) -> None:
@@ -323,8 +347,12 @@ class Simulator:
         if claim is not None:
             with self._lock:
                 self._check_generation(generation)
-                with self._store.transaction():
-                    replayed = self._keys.begin(self._store, claim)
+                try:
+                    with self._store.transaction():  # may delete an expired record
+                        replayed = self._keys.begin(self._store, claim)
+                except BaseException:
+                    self._keys.release(claim)  # reserved, then the commit failed
+                    raise
             if replayed is not None:
                 return replayed
         try:
@@ -348,6 +376,20 @@ class Simulator:
             if claim is not None:
                 self._keys.release(claim)
         return answer
+
+    def generation_at(self, arrived_at: float | None) -> int:
+        """The generation of a request that arrived at ``arrived_at`` (``time.monotonic()``;
+        None: now). After a reset since then it matches no run: it is refused, unexecuted."""
+        with self._lock:
+            if arrived_at is not None and arrived_at < self._reset_at:
+                return -1
+            return self._generation
+
+    def require_run(self, generation: int) -> None:
+        """Raise 409 ``simulator_reset`` unless the run is still ``generation`` (for a front
+        end's read that waited, e.g. on an injected delay)."""
+        with self._lock:
+            self._check_generation(generation)
 
     def _check_generation(self, generation: int | None) -> None:
         if generation is not None and generation != self._generation:
@@ -725,7 +767,7 @@ class Simulator:
                 amount=amount,
                 currency=payment.currency,
                 reason=reason,
-                status="failed" if forced is not None else "succeeded",
+                status=REFUND_FAILED if forced is not None else REFUND_SUCCEEDED,
                 created_at=self.clock.now(),
                 metadata=dict(metadata or {}),
             )

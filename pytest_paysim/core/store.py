@@ -107,6 +107,7 @@ class Store(Protocol):
 
 
 _T = TypeVar("_T")
+_C = TypeVar("_C", list[Event], dict[str, DeliveryAttempt])
 _MISSING = object()
 
 
@@ -209,6 +210,14 @@ class MemoryStore:
         if self._undo is not None:
             self._undo.append(step)
 
+    def _container(self, table: dict[str, _C], key: str, make: Callable[[], _C]) -> _C:
+        """``table.setdefault(key, make())``; a container made here goes again on rollback."""
+        found = table.get(key)
+        if found is None:
+            found = table[key] = make()
+            self._remember(lambda: table.pop(key, None))
+        return found
+
     def clear(self) -> None:
         old = self.__dict__.copy()
         self._reset_records()
@@ -273,7 +282,7 @@ class MemoryStore:
 
     def add_event(self, event: Event) -> None:
         self._put(self._events, event.id, event)
-        of_payment = self._events_by_payment.setdefault(event.payment_id, [])
+        of_payment = self._container(self._events_by_payment, event.payment_id, list)
         of_payment.append(event)
         self._remember(of_payment.pop)
 
@@ -332,7 +341,7 @@ class MemoryStore:
         _set(self, self._deliveries, attempt.id, attempt)
         _set(
             self,
-            self._deliveries_by_event.setdefault(attempt.event_id, {}),
+            self._container(self._deliveries_by_event, attempt.event_id, dict),
             attempt.id,
             attempt,
         )

@@ -52,16 +52,19 @@ from pytest_paysim.errors import (
 )
 from pytest_paysim.http import api, control
 from pytest_paysim.http.credentials import check_api_key, check_client_secret
-from pytest_paysim.http.pages import Pages
+from pytest_paysim.http.pages import PAGE_ENDPOINTS, Pages
 from pytest_paysim.http.response import Response
 from pytest_paysim.http.routes import API_PREFIX, ROUTES, ROUTES_BY_ENDPOINT, Route, url_map
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["MAX_BODY_BYTES", "ConnectionDropped", "PaysimApp", "RequestContext"]
+__all__ = ["ARRIVED_AT", "MAX_BODY_BYTES", "ConnectionDropped", "PaysimApp", "RequestContext"]
 
 MAX_BODY_BYTES = 1024 * 1024
+ARRIVED_AT = "paysim.arrived_at"
+"""WSGI environ key: ``time.monotonic()`` when the server read the request's head. A request
+whose body was still arriving when the simulator was reset belongs to the run before."""
 MAX_JSON_DEPTH = 64
 _DIALECT_PREFIXES = ("pi_",)
 """Ids of payments of another front end (the Stripe dialect's): not found here."""
@@ -72,7 +75,7 @@ Handler = Callable[["RequestContext"], tuple[int, Any]]
 HANDLERS: dict[str, Handler] = {**api.HANDLERS, **control.HANDLERS}
 """Every JSON route's handler, by endpoint name (each module registers its own)."""
 
-_UNHANDLED = {route.endpoint for route in ROUTES if not route.html} - set(HANDLERS)
+_UNHANDLED = {route.endpoint for route in ROUTES} - set(HANDLERS) - PAGE_ENDPOINTS
 if _UNHANDLED:  # pragma: no cover - a programming error, caught at import
     raise RuntimeError(f"routes without a handler: {sorted(_UNHANDLED)}")
 
@@ -112,9 +115,9 @@ class RequestContext:
 class PaysimApp:
     """The simulator behind HTTP; one instance per server.
 
-    ``error_log``: where the traceback of an unexpected error is written as it happens
-    (``paysim serve`` passes standard error); None under pytest, which fails the running
-    test with it instead.
+    ``error_log``: the log the server writes unexpected errors to (``paysim serve``: standard
+    error), named in the 500's message; None under pytest, which fails the running test with
+    the traceback instead.
     """
 
     def __init__(
@@ -166,14 +169,12 @@ class PaysimApp:
         return self._mounts.get("/" + path.split("/", 2)[1]) if path.startswith("/") else None
 
     def _internal_error(self, error: Exception) -> InternalError:
-        text = self.simulator.record_unexpected_error(error)
+        self.simulator.record_unexpected_error(error)  # and its reporter logs it, if any
         if self.error_log is None:
             return InternalError(
-                "The simulator hit an internal error; the running test fails with its traceback."
+                "The simulator hit an internal error (a bug); under pytest the running test "
+                "fails with its traceback."
             )
-        with contextlib.suppress(OSError, ValueError):
-            self.error_log.write(f"paysim: unexpected error while answering a request\n{text}")
-            self.error_log.flush()
         return InternalError(
             "The simulator hit an internal error; its traceback is in the server's log "
             "(standard error of paysim serve)."
@@ -185,7 +186,8 @@ class PaysimApp:
         A bug answers 500 and is kept by the simulator. An API request (under ``/v1/``) is
         recorded with its answer (``paysim.calls``), a dropped one without.
         """
-        generation = self.simulator.generation  # a request belongs to the run it arrived in
+        # A request belongs to the run it arrived in.
+        generation = self.simulator.generation_at(environ.get(ARRIVED_AT))
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = _path(environ)
         note = _Note() if path.startswith(API_PREFIX) else None
@@ -216,7 +218,7 @@ class PaysimApp:
                 method,
                 path,
                 None if response is None else response.status,
-                idempotency_key=environ.get("HTTP_IDEMPOTENCY_KEY"),
+                idempotency_key=_printable(environ.get("HTTP_IDEMPOTENCY_KEY")),
                 replayed=note.replayed,
                 fault=None if fault is None else fault.spec(),
                 request=note.request,
@@ -251,9 +253,14 @@ class PaysimApp:
             return self._fault_response(fault, environ)
         try:
             route, args = self._match(method, path)
-            if route.html:
-                return self.pages.render(route, environ, args, generation=generation)
             hold = _delay(fault) if fault is not None and fault.when == "before" else None
+            if route.html:
+                if _declared_length(environ) > MAX_BODY_BYTES:
+                    raise _body_too_large()
+                if hold is not None:
+                    hold()  # a page is held like an API request, and then its run checked
+                    self.simulator.require_run(generation)
+                return self.pages.render(route, environ, args, generation=generation)
             response = self._api(route, args, environ, generation, hold, note)
         except ApiError as error:
             response = self.error_response(error)
@@ -290,7 +297,7 @@ class PaysimApp:
         hold: Callable[[], None] | None,
         note: _Note | None = None,
     ) -> Response:
-        raw = _read_body(environ) if route.body is not None else b""
+        raw = _read_body(environ) if route.body is not None else _no_body(environ)
         query_pairs = _query_pairs(environ)
         query = dict(query_pairs)
         if note is not None and route.body is None:
@@ -300,10 +307,7 @@ class PaysimApp:
         if args.get("id", "").startswith(_DIALECT_PREFIXES):
             raise ResourceMissing(f"No payment with id {args['id']!r}.", param="id")
         if raw is None:
-            raise BodyTooLarge(
-                f"The body is over {MAX_BODY_BYTES} bytes; send less.",
-                headers={"Connection": "close"},
-            )
+            raise _body_too_large()
         data = self._parse_body(route, environ, raw)
         if note is not None and route.body is not None:
             note.request = data
@@ -319,6 +323,8 @@ class PaysimApp:
         if not route.changes_state:
             if hold is not None:
                 hold()
+                # Held across a reset, a read would show the next test's data.
+                self.simulator.require_run(generation)
             answer = operation()
             return Response(answer.status, answer.body)
         key = environ.get("HTTP_IDEMPOTENCY_KEY") if route.idempotent else None
@@ -505,6 +511,33 @@ def _unique(pairs: list[tuple[str, str]]) -> dict[str, str]:
             )
         result[name] = value
     return result
+
+
+def _printable(text: str | None) -> str | None:
+    """``text`` as recorded: a header that is not text (a lone surrogate, in process) escaped."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _declared_length(environ: WSGIEnvironment) -> int:
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _no_body(environ: WSGIEnvironment) -> bytes | None:
+    """A route that takes no body ignores one, but over the limit it is refused all the same
+    (None: 413), unread."""
+    return None if _declared_length(environ) > MAX_BODY_BYTES else b""
+
+
+def _body_too_large() -> BodyTooLarge:
+    return BodyTooLarge(
+        f"The body is over {MAX_BODY_BYTES} bytes; send less.",
+        headers={"Connection": "close"},
+    )
 
 
 def _read_body(environ: WSGIEnvironment) -> bytes | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pytest_paysim._version import __version__
 from pytest_paysim.core.deliveries import DELIVERY_MODES
+from pytest_paysim.core.models import CAPTURE_METHODS, REFUND_STATUSES
 from pytest_paysim.core.signing import SCHEMES
 from pytest_paysim.core.transitions import EVENT_TYPES, STATUSES
 from pytest_paysim.http.routes import ROUTES, Route
@@ -49,7 +50,7 @@ _REFUND = _object(
         "amount": {"type": "integer", "minimum": 1},
         "currency": {"type": "string"},
         "reason": {"type": ["string", "null"]},
-        "status": {"enum": ["succeeded", "failed"]},
+        "status": {"enum": list(REFUND_STATUSES)},
         "created_at": _TIME,
     }
 )
@@ -60,7 +61,7 @@ _PAYMENT = _object(
         "amount": {"type": "integer"},
         "currency": {"type": "string"},
         "status": {"enum": list(STATUSES)},
-        "capture_method": {"enum": ["automatic", "manual"]},
+        "capture_method": {"enum": list(CAPTURE_METHODS)},
         "description": _NULLABLE_STRING,
         "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
         "client_secret": {"type": "string"},

@@ -38,6 +38,7 @@ from pytest_paysim.core.cards import TEST_CARDS
 from pytest_paysim.core.clock import format_time
 from pytest_paysim.core.currencies import format_amount
 from pytest_paysim.core.idempotency import Answer
+from pytest_paysim.core.outcomes import AUTHENTICATION_OUTCOMES
 from pytest_paysim.errors import (
     ApiError,
     ClientSecretInvalid,
@@ -56,7 +57,15 @@ if TYPE_CHECKING:
     from pytest_paysim.core.simulator import Simulator
     from pytest_paysim.http.routes import Route
 
-__all__ = ["DEFAULT_CARD", "HTML_CONTENT_TYPE", "Pages", "fill", "return_location", "stylesheet"]
+__all__ = [
+    "DEFAULT_CARD",
+    "HTML_CONTENT_TYPE",
+    "PAGE_ENDPOINTS",
+    "Pages",
+    "fill",
+    "return_location",
+    "stylesheet",
+]
 
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
 DEFAULT_CARD = "4242424242424242"
@@ -342,7 +351,7 @@ def _authenticate_submit(
     app.check_client_secret(payment_id, secret)
     action = form.get("action", "")
     token = form.get("token", "")
-    if action not in ("succeed", "fail"):
+    if action not in AUTHENTICATION_OUTCOMES:
         return _bank_check(
             payment, secret, status=400, error="Choose Complete or Fail authentication."
         )
@@ -411,7 +420,10 @@ def _after_pay(payment: Payment, secret: str) -> Response:
         return _redirect(payment.authentication_url, "On to your bank to confirm the payment:")
     if not payment.return_url:
         return _checkout(payment, secret)
-    location = return_location(payment.return_url, payment.id, payment.status)
+    try:
+        location = return_location(payment.return_url, payment.id, payment.status)
+    except UnicodeError:  # a URL no browser could open: show the result here instead
+        return _checkout(payment, secret)
     return _redirect(location, "Back to the shop:")
 
 
@@ -748,3 +760,5 @@ _HANDLERS: dict[str, Callable[[Pages, WSGIEnvironment, dict[str, str], int], Res
     "dashboard": _dashboard,
     "dashboard_payment": _dashboard_payment,
 }
+PAGE_ENDPOINTS = frozenset(_HANDLERS)
+"""The endpoints of the HTML routes this module answers."""

@@ -16,10 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from werkzeug.urls import iri_to_uri
+
 from pytest_paysim.core.cards import DECLINE_CODES
 from pytest_paysim.core.currencies import CURRENCIES
 from pytest_paysim.core.deliveries import DELIVERY_MODES
-from pytest_paysim.core.outcomes import AUTHENTICATION_OUTCOMES, FORCED_OUTCOMES, PAY_OUTCOMES
+from pytest_paysim.core.faults import FAULT_TIMINGS
+from pytest_paysim.core.models import CAPTURE_METHODS
+from pytest_paysim.core.outcomes import (
+    AUTHENTICATION_OUTCOMES,
+    FORCED_OUTCOMES,
+    PAY_OUTCOMES,
+    REFUND_OUTCOMES,
+)
 from pytest_paysim.core.signing import SCHEMES
 from pytest_paysim.core.transitions import EVENT_TYPES, STATUSES
 from pytest_paysim.errors import ParameterInvalid, ParameterMissing, ParameterUnknown
@@ -105,7 +114,7 @@ class Param:
                     param=self.name,
                 )
             if self.format == "uri":
-                _check_http_url(self.name, value)
+                _check_http_url(self.name, value, for_browser=self.name == "return_url")
         if self.enum is not None and value not in self.enum:
             raise ParameterInvalid(
                 f"`{self.name}` must be one of: {', '.join(map(str, self.enum))}.",
@@ -227,12 +236,16 @@ def _num(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _check_http_url(name: str, value: str) -> None:
+def _check_http_url(name: str, value: str, *, for_browser: bool = False) -> None:
+    """An absolute http(s) URL; ``for_browser``: one the hosted page can send a customer to
+    (a webhook URL that no request can reach is accepted: its attempts record the error)."""
     try:
         parts = urlsplit(value)
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
         _ = parts.port
-    except ValueError:
+        if valid and for_browser:
+            iri_to_uri(value)  # the hosted page must be able to send the customer there
+    except (ValueError, UnicodeError):
         valid = False
     if not valid or any(ord(char) < 33 for char in value):
         raise ParameterInvalid(
@@ -417,7 +430,7 @@ CREATE_PAYMENT = Params(
             "capture_method",
             "string",
             "automatic or manual.",
-            enum=("automatic", "manual"),
+            enum=CAPTURE_METHODS,
         ),
         Param(
             "return_url",
@@ -534,7 +547,7 @@ OUTCOMES = Params(
     "ForceOutcome",
     (
         Param("outcome", "string", "Forced pay outcome.", enum=FORCED_OUTCOMES),
-        Param("refund_outcome", "string", "Forced refund outcome.", enum=("fail",)),
+        Param("refund_outcome", "string", "Forced refund outcome.", enum=REFUND_OUTCOMES),
         _TIMES,
         Param("payment_id", "string", "Only this payment's attempts.", max_length=100),
         Param(
@@ -571,7 +584,7 @@ FAULT = Params(
             "when",
             "string",
             "before: never executes; after: executes, answer lost.",
-            enum=("before", "after"),
+            enum=FAULT_TIMINGS,
         ),
         Param("delay", "number", "Seconds to wait first.", minimum=0, maximum=60),
         Param("drop_connection", "boolean", "Close the connection without an answer."),

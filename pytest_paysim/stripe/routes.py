@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_paysim.core.models import Payment
+from pytest_paysim.core.outcomes import AUTHENTICATION_OUTCOMES
 from pytest_paysim.core.simulator import Simulator
 from pytest_paysim.errors import AmountTooLarge, ParameterInvalid, ParameterMissing
 from pytest_paysim.errors import ResourceMissing as NativeResourceMissing
@@ -517,6 +518,29 @@ def _event(request: Request, event_id: str, *, param: str = "id") -> Any:
     return event
 
 
+def authenticate_intent(request: Request) -> Answer:
+    """paysim's test helper: complete (``outcome=succeed``) or fail 3-D Secure of an intent in
+    ``requires_action``, as its hosted page does (what ``paysim.authenticate`` calls); the
+    intent comes back, a failed authentication too."""
+    params = request.params
+    forms.reject_unknown(params, ("outcome", "expand"))
+    expand = _expand(params, _INTENT_EXPANDS)
+    payment = _intent(request.sim, request.args["id"])
+    outcome = "succeed"
+    if "outcome" in params:
+        outcome = forms.to_enum(params["outcome"], "outcome", AUTHENTICATION_OUTCOMES)
+    status = views.status_of(payment)
+    if status != "requires_action":
+        raise unexpected_state(
+            "authenticated",
+            status,
+            ("requires_action",),
+            payment_intent=views.payment_intent(payment),
+        )
+    # The intent, failed or not (200): the customer acted, the helper did not confirm.
+    return _intent_answer(request.sim.authenticate(payment.id, outcome=outcome), expand)
+
+
 # -- the table -----------------------------------------------------------------------------------
 
 _ID = r"(?P<id>[^/]+)"
@@ -535,6 +559,7 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", "/v1/payment_intents/{id}/confirm", confirm_intent),
     _route("POST", "/v1/payment_intents/{id}/capture", capture_intent),
     _route("POST", "/v1/payment_intents/{id}/cancel", cancel_intent),
+    _route("POST", "/v1/test_helpers/payment_intents/{id}/authenticate", authenticate_intent),
     _route("GET", "/v1/charges", list_charges),
     _route("GET", "/v1/charges/{id}", retrieve_charge),
     _route("POST", "/v1/refunds", create_refund),

@@ -103,6 +103,7 @@ class _Worker:
                 finally:
                     with dispatcher.lock:
                         self.busy = False
+                        dispatcher._finished(attempt)
         finally:
             session.close()
 
@@ -121,39 +122,51 @@ class Dispatcher:
         self._workers: dict[str, _Worker] = {}
         self._sequence = itertools.count()
         self._sync_pending = threading.local()
+        self._sent: dict[str, threading.Event] = {}
+        """Sync first attempts not made yet, by id: their request waits for them in flush."""
 
     # -- the sink ------------------------------------------------------------------------------
 
     def submit(self, attempts: Sequence[DeliveryAttempt], *, sync: bool) -> None:
         """Take planned attempts (called under the simulator's lock, so it only queues).
 
-        With ``sync``, first attempts are kept for :meth:`flush`, which sends them in the
-        caller's thread (before the API answers); retries always go to the URL's worker.
+        Every attempt goes to its URL's worker, in the order given (event order). With
+        ``sync``, the calling request also waits in :meth:`flush` until its first attempts
+        are made, so they are sent before the API answers and still in event order.
         """
         for attempt in attempts:
             try:
                 if sync and attempt.attempt == 1 and not self.closed:
-                    self._pending_sync().append(attempt)
-                else:
-                    self._enqueue(attempt)
+                    sent = threading.Event()
+                    with self.lock:
+                        self._sent[attempt.id] = sent
+                    self._pending_sync().append(sent)
+                self._enqueue(attempt)
             except Exception as error:  # a bug: the API call itself went through
                 self.simulator.record_unexpected_error(error)
 
     def flush(self) -> None:
-        """Send this thread's ``sync`` first attempts (called outside the simulator's lock)."""
+        """Wait until this thread's ``sync`` first attempts are made (outside the simulator's
+        lock); each may take the attempt timeout, so the wait is bounded by that."""
         pending = self._pending_sync()
         if not pending:
             return
-        attempts, pending[:] = list(pending), []
-        session = _new_session()
-        try:
-            for attempt in attempts:
-                try:
-                    self.send(attempt, session)
-                except Exception as error:  # a bug: the API call itself went through
-                    self.simulator.record_unexpected_error(error)
-        finally:
-            session.close()
+        waiting, pending[:] = list(pending), []
+        deadline = time.monotonic() + (self.timeout + 1.0) * len(waiting)
+        for sent in waiting:
+            sent.wait(max(0.0, deadline - time.monotonic()))
+
+    def _finished(self, attempt: DeliveryAttempt) -> None:
+        """An attempt was made or dropped (called with ``lock`` held): release its waiter."""
+        sent = self._sent.pop(attempt.id, None)
+        if sent is not None:
+            sent.set()
+
+    def _release_all(self) -> None:
+        """Nothing queued will be sent (reset, close): release every waiter."""
+        for sent in self._sent.values():
+            sent.set()
+        self._sent.clear()
 
     def reset(self) -> None:
         """Stop every worker: what they had queued belongs to a run that is over."""
@@ -162,6 +175,7 @@ class Dispatcher:
                 worker.stopped = True
             self._notify_workers()
             self._workers = {}
+            self._release_all()
 
     def wake(self) -> None:
         """The clock moved: every worker re-checks its due times."""
@@ -176,8 +190,9 @@ class Dispatcher:
 
     # -- queues --------------------------------------------------------------------------------
 
-    def _pending_sync(self) -> list[DeliveryAttempt]:
-        pending: list[DeliveryAttempt] | None = getattr(self._sync_pending, "attempts", None)
+    def _pending_sync(self) -> list[threading.Event]:
+        """This thread's sync first attempts, not yet waited for in ``flush``."""
+        pending: list[threading.Event] | None = getattr(self._sync_pending, "attempts", None)
         if pending is None:
             pending = self._sync_pending.attempts = []
         return pending
@@ -186,6 +201,7 @@ class Dispatcher:
         assert attempt.url is not None
         with self.lock:
             if self.closed or attempt.generation != self.simulator.generation:
+                self._finished(attempt)
                 return
             worker = self._workers.get(attempt.url)
             if worker is None or worker.stopped or worker.generation != attempt.generation:
@@ -253,6 +269,7 @@ class Dispatcher:
             self.closed = True
             workers = list(self._workers.values())
             self._notify_workers()
+            self._release_all()
         deadline = time.monotonic() + timeout
         for worker in workers:
             worker.thread.join(max(0.0, deadline - time.monotonic()))

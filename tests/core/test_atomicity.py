@@ -176,3 +176,14 @@ def test_the_idempotency_record_keeps_a_digest_of_the_scope(sim: Simulator, stor
     sim.execute(lambda: Answer(200, b"{}"), claim=claim)
     assert store.get_idempotency(claim.scope, "k") is not None
     assert "sk_test_secretvalue" not in claim.scope
+
+
+def test_a_rolled_back_create_leaves_no_empty_containers(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = MemoryStore()
+    sim = Simulator(SimulatorConfig(seed=4), store=store)
+    before = (dict(store._events_by_payment), dict(store._deliveries_by_event))
+    with monkeypatch.context() as patch:
+        fail_on(patch, store, "save_delivery")
+        with pytest.raises(Planted):
+            sim.create_payment(amount=5, currency="usd")
+    assert (store._events_by_payment, store._deliveries_by_event) == before

@@ -182,8 +182,22 @@ def test_take_pay_outcome_order_and_snapshot() -> None:
     forced.force("succeed", payment_id="pay_a", times=1)
     assert forced.snapshot() == {
         "outcomes": [
-            {"outcome": "fail", "times": 1, "payment_id": None, "decline_code": "fraudulent"},
-            {"outcome": "succeed", "times": 1, "payment_id": "pay_a", "decline_code": None},
+            {
+                "outcome": "fail",
+                "times": 1,
+                "payment_id": None,
+                "decline_code": "fraudulent",
+                "required": True,
+                "used": 0,
+            },
+            {
+                "outcome": "succeed",
+                "times": 1,
+                "payment_id": "pay_a",
+                "decline_code": None,
+                "required": True,
+                "used": 0,
+            },
         ],
         "refund_outcomes": [],
     }
@@ -192,7 +206,9 @@ def test_take_pay_outcome_order_and_snapshot() -> None:
     assert _taken(forced.take_pay_outcome("pay_a")) == ("fail", "fraudulent")
     assert forced.take_pay_outcome("pay_a") is None
     forced.force_refund("fail", times=None)
-    assert forced.snapshot()["refund_outcomes"] == [{"refund_outcome": "fail", "times": None}]
+    assert forced.snapshot()["refund_outcomes"] == [
+        {"refund_outcome": "fail", "times": None, "required": True, "used": 0}
+    ]
     assert _taken(forced.take_refund_outcome()) == ("fail", None)
     forced.clear()
     assert forced.take_refund_outcome() is None

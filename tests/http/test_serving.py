@@ -115,7 +115,7 @@ def start_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[StartServer]:
     for paysim in started:
         paysim.stop()
         assert paysim.simulator is not None
-        assert paysim.simulator.unexpected_errors == []
+        assert paysim.simulator.unexpected_errors() == []
 
 
 @pytest.fixture
@@ -128,11 +128,7 @@ def raws() -> Iterator[list[Raw]]:
 
 def payment_count(paysim: PaysimServer) -> int:
     assert paysim.simulator is not None
-    with paysim.simulator.lock:
-        payments, _ = paysim.simulator.store.list_payments(
-            limit=10_000, starting_after=None, status=None
-        )
-    return len(payments)
+    return paysim.simulator.count_payments()
 
 
 # -- reuse ---------------------------------------------------------------------------------

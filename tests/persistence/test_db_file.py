@@ -65,9 +65,19 @@ def test_a_restart_with_the_same_key_replays_stored_answers(tmp_path: Path) -> N
     assert again.json() == made.json()
 
 
-def test_an_existing_file_keeps_its_mode(tmp_path: Path) -> None:
+def test_an_empty_file_paysim_fills_becomes_private(tmp_path: Path) -> None:
     db = tmp_path / "paysim.sqlite"
-    db.touch(mode=0o640)
+    db.touch()
+    os.chmod(db, 0o644)  # as mktemp or touch may leave it
+    with PaysimServer(seed=3, db=db):
+        pass
+    assert _mode(db) == 0o600
+
+
+def test_a_paysim_database_keeps_the_mode_its_owner_gave_it(tmp_path: Path) -> None:
+    db = tmp_path / "paysim.sqlite"
+    with PaysimServer(seed=3, db=db):
+        pass
     os.chmod(db, 0o640)
     with PaysimServer(seed=3, db=db):
         pass

@@ -14,6 +14,7 @@ import stripe
 from dialect_support import make_client
 
 from pytest_paysim.core.simulator import Simulator
+from pytest_paysim.errors import PaymentUnexpectedState, ResourceMissing
 from pytest_paysim.handle import Paysim
 from pytest_paysim.server import PaysimServer
 
@@ -149,6 +150,25 @@ def test_three_d_secure_failed_authentication(client: stripe.StripeClient, sim: 
     assert failed.status == "requires_payment_method"
     assert failed.last_payment_error.code == "payment_intent_authentication_failure"
     assert failed.payment_method is None
+
+
+def test_the_handle_authenticates_an_intent(client: stripe.StripeClient, handle: Paysim) -> None:
+    intent = _create(client, confirm=True, payment_method="pm_card_authenticationRequired")
+    done = handle.authenticate(intent.id)
+    assert (done["object"], done["id"], done["status"]) == (
+        "payment_intent",
+        intent.id,
+        "succeeded",
+    )
+    assert client.v1.payment_intents.retrieve(intent.id).status == "succeeded"
+    with pytest.raises(PaymentUnexpectedState):
+        handle.authenticate(intent.id)
+    with pytest.raises(ResourceMissing):
+        handle.authenticate("pi_missing")
+    other = _create(client, confirm=True, payment_method="pm_card_authenticationRequired")
+    failed = handle.authenticate(other.id, outcome="fail")
+    assert failed["status"] == "requires_payment_method"
+    assert failed["last_payment_error"]["code"] == "payment_intent_authentication_failure"
 
 
 def test_three_d_secure_hosted_page_is_served_for_an_intent(

@@ -1,0 +1,267 @@
+"""``--db`` writes: creates per second with the SQLite store against the memory store.
+
+Two simulators, one on a ``MemoryStore`` and one on a ``SqliteStore`` in a temporary file, each
+behind its own ``PaysimApp``, take ``POST /v1/payments`` through ``werkzeug.test.Client`` in
+this process: the same body, a new ``Idempotency-Key`` each time. Rounds alternate between the
+stores (the first store of a round alternates too), so a busy moment of the shared machine falls
+on both; each round gives creates/s for each store and their ratio. Target: SQLite >= 0.8x the
+memory store (the median of the rounds' ratios). CPU time per create is shown too: of the
+requesting thread, and of the whole process (with the store's checkpoint thread).
+
+Then the statement profile: the statements the SQLite store runs for a create, a pay and a
+refund (over the API, with an ``Idempotency-Key``) and to record a webhook attempt (a success,
+and a failure with its retry), counted with ``SqliteStore.trace``::
+
+    python -m benchmarks.db_write            # 15 rounds of 300 creates per store
+    python -m benchmarks.db_write --quick    # 5 rounds of 60
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from werkzeug.test import Client
+
+from benchmarks.common import PAYMENT_BODY, Figure, Section, at_least, section_main, summarize
+from pytest_paysim.core.simulator import Simulator, SimulatorConfig
+from pytest_paysim.core.sqlite_store import SqliteStore
+from pytest_paysim.core.store import MemoryStore, Store
+from pytest_paysim.http.app import PaysimApp
+
+__all__ = ["main", "run", "statement_profile"]
+
+RATIO_TARGET = 0.8
+STORES = ("memory", "sqlite")
+FULL = (15, 300, 300)  # rounds, creates per round and store, warm-up creates per store
+QUICK = (5, 60, 60)
+WEBHOOK_URL = "http://127.0.0.1:9/hook"  # never sent to: attempts are recorded by hand
+
+
+@dataclass
+class ApiDriver:
+    """Requests to one simulator's WSGI app, each with its own ``Idempotency-Key``."""
+
+    simulator: Simulator
+    client: Client
+    auth: str
+    keys: Iterator[int] = field(default_factory=itertools.count)
+
+    @classmethod
+    def over(cls, store: Store, seed: int = 1) -> ApiDriver:
+        simulator = Simulator(SimulatorConfig(seed=seed), store=store)
+        return cls(simulator, Client(PaysimApp(simulator)), f"Bearer {simulator.api_key}")
+
+    def post(self, path: str, body: dict[str, Any], status: int) -> dict[str, Any]:
+        headers = {"Authorization": self.auth, "Idempotency-Key": f"db-write-{next(self.keys)}"}
+        response = self.client.post(path, json=body, headers=headers)
+        if response.status_code != status:
+            raise RuntimeError(f"POST {path}: {response.status_code} {response.text[:300]}")
+        data: dict[str, Any] = response.get_json()
+        return data
+
+    def create(self) -> str:
+        return str(self.post("/v1/payments", PAYMENT_BODY, 201)["id"])
+
+
+# -- throughput --------------------------------------------------------------------------------
+
+
+@dataclass
+class Rounds:
+    """Per store, one value per round: creates/s and CPU microseconds per create."""
+
+    per_second: dict[str, list[float]]
+    thread_us: dict[str, list[float]]
+    process_us: dict[str, list[float]]
+
+    def ratios(self, values: dict[str, list[float]], *, inverse: bool = False) -> list[float]:
+        pairs = zip(values["sqlite"], values["memory"], strict=True)
+        return [memory / sqlite if inverse else sqlite / memory for sqlite, memory in pairs]
+
+
+def measure(rounds: int, creates: int, warm_up: int, directory: Path) -> Rounds:
+    """Alternating rounds of ``creates`` creates on each store."""
+    result = Rounds({s: [] for s in STORES}, {s: [] for s in STORES}, {s: [] for s in STORES})
+    with ExitStack() as stack:
+        sqlite = SqliteStore(directory / "db-write.sqlite")
+        stack.callback(sqlite.close)
+        drivers = {"memory": ApiDriver.over(MemoryStore()), "sqlite": ApiDriver.over(sqlite)}
+        for driver in drivers.values():
+            for _ in range(warm_up):
+                driver.create()
+        for number in range(rounds):
+            order = STORES if number % 2 == 0 else STORES[::-1]
+            for store in order:
+                create = drivers[store].create
+                started, thread, process = (
+                    time.perf_counter(),
+                    time.thread_time(),
+                    time.process_time(),
+                )
+                for _ in range(creates):
+                    create()
+                elapsed = time.perf_counter() - started
+                result.per_second[store].append(creates / elapsed)
+                result.thread_us[store].append((time.thread_time() - thread) / creates * 1e6)
+                result.process_us[store].append((time.process_time() - process) / creates * 1e6)
+    return result
+
+
+# -- statement profile -------------------------------------------------------------------------
+
+
+def statement_profile(directory: Path) -> dict[str, list[str]]:
+    """The statements the SQLite store runs per operation, each named by what it does."""
+    profile: dict[str, list[str]] = {}
+    store = SqliteStore(directory / "profile.sqlite")
+    try:
+        api = ApiDriver.over(store)
+        api.create()  # the first request of a store reads its settings, and so on
+        statements: list[str] = []
+
+        def traced(name: str, operation: Callable[[], Any]) -> Any:
+            statements.clear()
+            store.trace(statements.append)
+            try:
+                return operation()
+            finally:
+                store.trace(None)
+                profile[name] = [label(sql) for sql in statements]
+
+        payment_id = traced("create", api.create)
+        path = f"/v1/payments/{payment_id}"
+        traced("pay", lambda: api.post(path + "/pay", {"outcome": "succeed"}, 200))
+        traced("refund", lambda: api.post(path + "/refund", {"amount": 500}, 201))
+
+        sim = api.simulator
+        for _ in range(2):
+            sim.create_payment(amount=700, currency="usd", metadata={"webhook_url": WEBHOOK_URL})
+        ok, failing = sim.pending_deliveries()[-2:]
+        for name, attempt, status in (
+            ("webhook attempt (delivered)", ok, 200),
+            ("webhook attempt (failed, retry planned)", failing, 500),
+        ):
+            signed = sim.prepare_attempt(attempt)
+            assert signed is not None
+            made = replace(
+                signed,
+                sent_at=sim.clock.now(),
+                status_code=status,
+                succeeded=status == 200,
+                error=None if status == 200 else f"HTTP {status}",
+            )
+            traced(name, partial(sim.record_attempt, made))
+    finally:
+        store.close()
+    return profile
+
+
+_LABELS = (
+    (re.compile(r"^SELECT .*? FROM (\w+)", re.S), "SELECT {0}"),
+    (re.compile(r"^(INSERT(?: OR REPLACE)? INTO \w+)"), "{0}"),
+    (re.compile(r"^(UPDATE \w+|DELETE FROM \w+)"), "{0}"),
+)
+
+
+def label(sql: str) -> str:
+    """What a statement does, without its values: ``INSERT INTO payments``, ``COMMIT``."""
+    text = sql.strip()
+    for pattern, form in _LABELS:
+        found = pattern.match(text)
+        if found:
+            named = form.format(found.group(1))
+            if "(SELECT body FROM events" in text:
+                named += " (+ subquery on the event's body)"
+            if "ON CONFLICT" in text:
+                named += " (upsert)"
+            return named
+    return text.split(" /*")[0][:60]
+
+
+# -- the section -------------------------------------------------------------------------------
+
+
+def run(quick: bool) -> Section:
+    rounds, creates, warm_up = QUICK if quick else FULL
+    section = Section("db_write", "--db writes: SQLite store vs memory store, creates in process")
+    with tempfile.TemporaryDirectory(prefix="paysim-db-write-") as directory:
+        measured = measure(rounds, creates, warm_up, Path(directory))
+        profile = statement_profile(Path(directory))
+
+    section.add(
+        Figure.of_runs(
+            "creates/s ratio sqlite/memory",
+            measured.ratios(measured.per_second),
+            "x",
+            target=at_least(RATIO_TARGET),
+        )
+    )
+    for store in STORES:
+        section.add(Figure.of_runs(f"{store} creates/s", measured.per_second[store], "creates/s"))
+    section.add(
+        Figure.of_runs(
+            "CPU ratio memory/sqlite (requesting thread)",
+            measured.ratios(measured.thread_us, inverse=True),
+            "x",
+        )
+    )
+    section.add(
+        Figure.of_runs(
+            "CPU ratio memory/sqlite (whole process)",
+            measured.ratios(measured.process_us, inverse=True),
+            "x",
+        )
+    )
+    for store in STORES:
+        section.add(
+            Figure.of_runs(
+                f"{store} CPU per create (requesting thread)", measured.thread_us[store], "us"
+            )
+        )
+    extra = [
+        sqlite - memory
+        for sqlite, memory in zip(
+            measured.process_us["sqlite"], measured.process_us["memory"], strict=True
+        )
+    ]
+    section.add(Figure.of_runs("sqlite extra CPU per create (whole process)", extra, "us"))
+    for name, statements in profile.items():
+        section.add(
+            Figure(f"statements: {name}", len(statements), "statements", note=", ".join(statements))
+        )
+        section.notes.append(f"{name}: {len(statements)} statements: {', '.join(statements)}")
+
+    median, low, high = summarize(measured.ratios(measured.per_second))
+    section.notes.insert(
+        0,
+        f"{rounds} alternating rounds of {creates} creates per store after {warm_up} warm-up "
+        f"creates each, POST /v1/payments through werkzeug's test Client with an "
+        f"Idempotency-Key; creates/s ratio median {median:.2f}x (min {low:.2f}, max {high:.2f})",
+    )
+    section.details = {
+        "rounds": rounds,
+        "creates_per_round": creates,
+        "warm_up": warm_up,
+        "creates_per_second": measured.per_second,
+        "thread_cpu_us_per_create": measured.thread_us,
+        "process_cpu_us_per_create": measured.process_us,
+        "statements": profile,
+    }
+    return section
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return section_main("db_write", run, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
