@@ -877,7 +877,7 @@ class Simulator:
         """The events of a dialect's payment, as its renderer makes them, and their
         deliveries: to ``metadata[webhook_url]``, or captured (the dialect's own endpoints are
         not native endpoints)."""
-        now = self.clock.now()
+        now = payment.updated_at  # the change's own time: the events and the payment agree
         occurrence = Occurrence(row, payment, before, now, refund, charge)
         rendered = self._renderers[payment.dialect].render(occurrence, lambda: self._new_id("evt"))
         for item in rendered:
