@@ -200,6 +200,7 @@ def _banner(server: PaysimServer, args: argparse.Namespace) -> str:
     """What a user needs to connect: URL, API key, secrets, dashboard."""
     rows = [
         ("url", server.url),
+        ("stripe url", server.stripe_url),
         ("api key", server.api_key),
         ("webhook secret", server.webhook_secret),
     ]

@@ -400,14 +400,42 @@ class Paysim:
         return result
 
     def authenticate(self, payment_id: str, outcome: str = "succeed") -> dict[str, Any]:
-        """``POST /v1/payments/{id}/authenticate``: complete (or fail) 3-D Secure."""
+        """``POST /v1/payments/{id}/authenticate``: complete (or fail) 3-D Secure.
+
+        A Stripe dialect payment (``pi_``) goes through the dialect's test helper
+        ``POST /stripe/v1/test_helpers/payment_intents/{id}/authenticate``; the payment intent
+        comes back, a failed authentication too."""
         if outcome not in AUTHENTICATION_OUTCOMES:
             raise ValueError(
                 f"outcome must be one of {', '.join(AUTHENTICATION_OUTCOMES)}, not {outcome!r}"
             )
+        if payment_id.startswith("pi_"):
+            return self._authenticate_intent(payment_id, outcome)
         result: dict[str, Any] = self._call(
             "POST", f"/v1/payments/{payment_id}/authenticate", {"outcome": outcome}
         )
+        return result
+
+    def _authenticate_intent(self, intent_id: str, outcome: str) -> dict[str, Any]:
+        from pytest_paysim.stripe.app import PREFIX
+
+        response = self.client.request(
+            "POST",
+            f"{PREFIX}/v1/test_helpers/payment_intents/{intent_id}/authenticate",
+            data={"outcome": outcome},
+        )
+        if response.status_code >= 400:
+            try:
+                error = response.json()["error"]
+                code = error["code"]
+            except (ValueError, KeyError, TypeError):
+                error, code = None, None
+            if code in _STRIPE_ERRORS:
+                raise _STRIPE_ERRORS[code](
+                    str(error["message"]), param=error.get("param"), payment_id=intent_id
+                )
+            raise_for_error(response.status_code, response.content)
+        result: dict[str, Any] = response.json()
         return result
 
     def capture(self, payment_id: str, amount: int | None = None) -> dict[str, Any]:
@@ -518,6 +546,13 @@ _ERRORS_BY_CODE: dict[str, type[ApiError]] = {
     for cls in vars(errors).values()
     if isinstance(cls, type) and issubclass(cls, ApiError) and cls is not ApiError
 }
+
+
+_STRIPE_ERRORS: dict[str, type[ApiError]] = {
+    "resource_missing": errors.ResourceMissing,
+    "payment_intent_unexpected_state": errors.PaymentUnexpectedState,
+}
+"""The Stripe dialect's error codes that the test helper answers with, as the core's errors."""
 
 
 def _unused(rule: dict[str, Any]) -> bool:

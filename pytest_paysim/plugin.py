@@ -419,6 +419,7 @@ def _launch(state: PluginState) -> None:
     assert server is not None
     values = {
         "PAYSIM_URL": server.url,
+        "PAYSIM_STRIPE_URL": server.url + "/stripe",
         "PAYSIM_API_KEY": server.api_key,
         "PAYSIM_WEBHOOK_SECRET": server.webhook_secret,
     }

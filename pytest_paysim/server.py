@@ -39,6 +39,8 @@ from pytest_paysim.core.store import MemoryStore, Store
 from pytest_paysim.errors import ConfigurationError
 from pytest_paysim.http.app import PaysimApp
 from pytest_paysim.serving import make_server
+from pytest_paysim.stripe.app import PREFIX as STRIPE_PREFIX
+from pytest_paysim.stripe.app import StripeApp
 from pytest_paysim.webhooks.dispatcher import Dispatcher
 
 __all__ = ["PaysimClient", "PaysimServer"]
@@ -236,6 +238,7 @@ class PaysimServer:
         if self.error_log is not None:
             self.simulator.report_errors_to(self._log_error)
         self.app = PaysimApp(self.simulator, version=__version__, error_log=self.error_log)
+        self.app.mount(STRIPE_PREFIX, StripeApp(self.simulator, error_log=self.error_log))
         self.dispatcher = Dispatcher(self.simulator)
         self.simulator.connect(self.dispatcher)  # the store's outbox (a restart) goes first
         server.app = self.app
@@ -329,6 +332,11 @@ class PaysimServer:
                 "a context manager"
             )
         return self._url
+
+    @property
+    def stripe_url(self) -> str:
+        """Where the Stripe dialect answers: ``stripe.api_base`` for the official SDK."""
+        return self.url + STRIPE_PREFIX
 
     @property
     def api_key(self) -> str:

@@ -109,6 +109,7 @@ def plan(
             due_at=event.created_at,
             generation=generation,
             body=event.body,
+            dialect=event.dialect,
         )
         for url, endpoint_id in targets
     ]
@@ -141,4 +142,5 @@ def next_attempt(
         due_at=base + schedule[failed.attempt - 1],
         generation=failed.generation,
         body=failed.body,
+        dialect=failed.dialect,
     )

@@ -16,10 +16,12 @@ from pytest_paysim.core.clock import format_time
 
 __all__ = [
     "CAPTURE_METHODS",
+    "DIALECTS",
     "REFUND_FAILED",
     "REFUND_STATUSES",
     "REFUND_SUCCEEDED",
     "CaptureMethod",
+    "Charge",
     "DeliveryAttempt",
     "Event",
     "IdempotencyRecord",
@@ -29,6 +31,9 @@ __all__ = [
     "dump_json",
 ]
 
+
+DIALECTS = ("native", "stripe")
+"""The front ends a payment can belong to: ids ``pay_`` (native) or ``pi_`` (Stripe's)."""
 
 CaptureMethod = Literal["automatic", "manual"]
 """``automatic``: a successful pay captures the money; ``manual``: it only authorizes."""
@@ -55,6 +60,9 @@ class Refund:
     reason: str | None
     status: str
     created_at: float
+    charge_id: str | None = None
+    """The charge refunded (payments of a dialect that has charges)."""
+    metadata: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +75,31 @@ class Refund:
             "status": self.status,
             "created_at": format_time(self.created_at),
         }
+
+
+@dataclass(slots=True)
+class Charge:
+    """One confirmation attempt of a payment that keeps charges (the Stripe dialect's).
+
+    Kept in the payment (``Payment.charges``, oldest first) and findable by id. A charge
+    changes when its payment is captured or refunded: the payment's copy is replaced whole.
+    """
+
+    id: str
+    payment_id: str
+    amount: int
+    currency: str
+    status: str
+    """``succeeded`` or ``failed``."""
+    created_at: float
+    payment_method: str | None = None
+    captured: bool = False
+    amount_captured: int = 0
+    amount_refunded: int = 0
+    failure_code: str | None = None
+    decline_code: str | None = None
+    failure_message: str | None = None
+    three_d_secure: bool = False
 
 
 @dataclass(slots=True)
@@ -97,6 +130,16 @@ class Payment:
     """The hosted 3-D Secure page while ``requires_action`` (shown as ``next_action``)."""
     decline_after_authentication: str | None = None
     """The decline code a 3-D Secure card gives once authenticated (not shown in the API)."""
+    dialect: str = "native"
+    """The front end the payment belongs to (:data:`DIALECTS`); only it shows the payment."""
+    payment_method: str | None = None
+    """The attached payment method's id; a failed attempt detaches it."""
+    customer: str | None = None
+    canceled_at: float | None = None
+    charges: list[Charge] = field(default_factory=list)
+    """One per confirmation attempt, oldest first (dialects with charges only)."""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    """What a dialect keeps on the payment and the core never reads (JSON values)."""
 
     def copy(self) -> Payment:
         """A copy to change: its own metadata and refund list (refunds never change)."""
@@ -123,7 +166,18 @@ class Payment:
             list(self.refunds),
             self.authentication_url,
             self.decline_after_authentication,
+            self.dialect,
+            self.payment_method,
+            self.customer,
+            self.canceled_at,
+            list(self.charges),
+            dict(self.attributes),
         )
+
+    @property
+    def latest_charge(self) -> Charge | None:
+        """The charge of the last confirmation attempt, if any."""
+        return self.charges[-1] if self.charges else None
 
     @property
     def webhook_url(self) -> str | None:
@@ -179,6 +233,7 @@ class Event:
     payment_id: str
     created_at: float
     body: bytes
+    dialect: str = "native"
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(self.body)
@@ -241,6 +296,8 @@ class DeliveryAttempt:
     response_body: str | None = None
     signed_with: str | None = None
     """The first secret that signed this attempt (what a test verifies it with)."""
+    dialect: str = "native"
+    """The dialect of its event: it decides the signature header."""
 
     @property
     def pending(self) -> bool:

@@ -47,12 +47,15 @@ from pytest_paysim.core.deliveries import (
     next_attempt,
     plan,
 )
+from pytest_paysim.core.events import EventRenderer, Occurrence
 from pytest_paysim.core.faults import Fault, Faults
 from pytest_paysim.core.idempotency import Answer, Claim, IdempotencyKeys
 from pytest_paysim.core.ids import IdGenerator, derive_seed
 from pytest_paysim.core.models import (
+    DIALECTS,
     REFUND_FAILED,
     REFUND_SUCCEEDED,
+    Charge,
     DeliveryAttempt,
     Event,
     Payment,
@@ -88,6 +91,8 @@ from pytest_paysim.errors import (
 __all__ = ["RunSettings", "Simulator", "SimulatorConfig"]
 
 DELETED_ENDPOINT = "not sent: the webhook endpoint was deleted"
+_ID_PREFIXES = {"stripe": "pi"}
+"""The id prefix of each dialect's payments (native: ``pay``)."""
 MAX_UNEXPECTED_ERRORS = 100
 
 
@@ -174,6 +179,7 @@ class Simulator:
         # operation; ``reset`` swaps the deque after moving the generation on.
         self._calls_lock = threading.Lock()
         self._calls: deque[Call] = deque(maxlen=MAX_CALLS)
+        self._renderers: dict[str, EventRenderer] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -220,6 +226,13 @@ class Simulator:
             ]
             if pending:
                 sink.submit(pending, sync=False)
+
+    def register_dialect(self, dialect: str, renderer: EventRenderer) -> None:
+        """Let payments of ``dialect`` exist; ``renderer`` makes their events (wiring time)."""
+        if dialect not in DIALECTS or dialect == "native":
+            raise ConfigurationError(f"unknown dialect {dialect!r}")
+        with self._lock:
+            self._renderers[dialect] = renderer
 
     def close(self) -> None:
         """Release the store (a server stopping)."""
@@ -465,11 +478,21 @@ class Simulator:
         capture_method: str = "automatic",
         return_url: str | None = None,
         simulate: str | None = None,
+        dialect: str = "native",
+        payment_method: str | None = None,
+        customer: str | None = None,
+        attributes: dict[str, Any] | None = None,
     ) -> Payment:
-        """A new payment awaiting a payment method (paid at once with ``simulate="auto"``)."""
+        """A new payment awaiting a payment method (paid at once with ``simulate="auto"``).
+
+        ``dialect``: the front end it belongs to (``stripe``: a ``pi_`` id, charges, that
+        dialect's events; see :meth:`register_dialect`).
+        """
+        if dialect != "native" and dialect not in self._renderers:
+            raise ConfigurationError(f"no front end registered the dialect {dialect!r}")
         with self._atomic():
             now = self.clock.now()
-            payment_id = self._new_id("pay")
+            payment_id = self._new_id("pay" if dialect == "native" else _ID_PREFIXES[dialect])
             client_secret = f"{payment_id}_secret_{self._ids.token(24)}"
             payment = Payment(
                 id=payment_id,
@@ -484,9 +507,16 @@ class Simulator:
                 metadata=dict(metadata or {}),
                 return_url=return_url,
                 status=tx.REQUIRES_PAYMENT_METHOD,
+                dialect=dialect,
+                payment_method=payment_method,
+                customer=customer,
+                attributes=dict(attributes or {}),
             )
             self._store.save_payment(payment)
-            self._emit(tx.CREATE.event, payment)
+            if dialect == "native":
+                self._emit(tx.CREATE.event, payment)
+            else:
+                self._emit_dialect(tx.CREATE, payment, None)
             if simulate == "auto":
                 auto = "succeed" if self._ids.chance(self._settings.auto_success_rate) else "fail"
                 return self.pay(payment.id, outcome=auto)
@@ -547,7 +577,7 @@ class Simulator:
                 payment.decline_after_authentication = decline_code
             else:
                 row = tx.enter(tx.PAY_ABANDON, payment.status, payment_id=payment_id)
-            return self._move(payment, row)
+            return self._move(payment, row, charge=self._attempt_charge(payment, row))
 
     def authenticate(self, payment_id: str, *, outcome: str = "succeed") -> Payment:
         """Complete (``succeed``) or fail 3-D Secure for a payment in ``requires_action``.
@@ -577,7 +607,82 @@ class Simulator:
                 row = self._succeed(
                     payment, tx.AUTHENTICATE_SUCCEED_MANUAL, tx.AUTHENTICATE_SUCCEED_AUTOMATIC
                 )
-            return self._move(payment, row)
+            return self._move(payment, row, charge=self._attempt_charge(payment, row))
+
+    def _attempt_charge(self, payment: Payment, row: tx.Transition) -> Charge | None:
+        """The charge of a confirmation attempt (payments of a dialect only): succeeded or
+        failed; none while authentication is pending or when it failed. A failed attempt
+        detaches the payment method (kept as ``attributes["last_payment_method"]``)."""
+        if payment.dialect == "native":
+            return None
+        if row.target == tx.FAILED:
+            payment.attributes["last_payment_method"] = payment.payment_method
+            payment.payment_method = None
+        if row in (tx.PAY_REQUIRES_ACTION, tx.PAY_ABANDON, tx.AUTHENTICATE_FAIL):
+            return None
+        failed = row.target == tx.FAILED
+        captured = row.target == tx.SUCCEEDED
+        charge = Charge(
+            id=self._new_id("ch"),
+            payment_id=payment.id,
+            amount=payment.amount,
+            currency=payment.currency,
+            status="failed" if failed else "succeeded",
+            created_at=self.clock.now(),
+            payment_method=(
+                payment.attributes.get("last_payment_method") if failed else payment.payment_method
+            ),
+            captured=captured,
+            amount_captured=payment.amount if captured else 0,
+            failure_code=payment.failure_code if failed else None,
+            decline_code=payment.decline_code if failed else None,
+            failure_message=payment.failure_message if failed else None,
+            three_d_secure=row.operation == "authenticate",
+        )
+        payment.charges.append(charge)
+        self._store.save_charge(charge)
+        return charge
+
+    def _change_charge(self, payment: Payment, charge_id: str | None, **changes: Any) -> Charge:
+        """Replace a charge of ``payment`` with a changed copy (records never change in place)."""
+        for index, charge in enumerate(payment.charges):
+            if charge.id == charge_id:
+                changed = replace(charge, **changes)
+                payment.charges[index] = changed
+                self._store.save_charge(changed)
+                return changed
+        raise ResourceMissing(f"No charge with id {charge_id!r}.", param="charge")
+
+    def _captured_charge(self, payment: Payment) -> Charge | None:
+        """The charge that took the money: the last succeeded one."""
+        for charge in reversed(payment.charges):
+            if charge.status == "succeeded":
+                return charge
+        return None
+
+    def update_payment(self, payment_id: str, **changes: Any) -> Payment:
+        """Change a payment not yet paid (``requires_payment_method`` or ``failed``): any of
+        ``amount``, ``currency``, ``description``, ``metadata`` (replaced whole),
+        ``payment_method``, ``customer``, ``return_url``, ``attributes`` (merged). No event."""
+        allowed = {"amount", "currency", "description", "metadata", "payment_method"}
+        allowed |= {"customer", "return_url", "attributes"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ParameterInvalid(f"cannot update {sorted(unknown)}", param=sorted(unknown)[0])
+        with self._atomic():
+            payment = self._payment_to_change(payment_id)
+            if payment.status not in (tx.REQUIRES_PAYMENT_METHOD, tx.FAILED):
+                tx.require("pay", payment.status, payment_id=payment_id)
+            for name, value in changes.items():
+                if name == "attributes":
+                    payment.attributes.update(value)
+                elif name == "metadata":
+                    payment.metadata = dict(value)
+                else:
+                    setattr(payment, name, value)
+            payment.updated_at = self.clock.now()
+            self._store.save_payment(payment)
+            return payment
 
     def _succeed(
         self, payment: Payment, manual_row: tx.Transition, automatic_row: tx.Transition
@@ -611,6 +716,12 @@ class Simulator:
                     )
                 payment.amount_captured = amount
                 payment.amount_capturable = 0
+                charge = self._captured_charge(payment)
+                if charge is not None:
+                    charge = self._change_charge(
+                        payment, charge.id, captured=True, amount_captured=amount
+                    )
+                return self._move(payment, row, charge=charge)
             else:
                 row = tx.enter(tx.CAPTURE_SUCCEEDED, payment.status, payment_id=payment_id)
                 if amount is not None and amount != payment.amount_captured:
@@ -623,7 +734,12 @@ class Simulator:
             return self._move(payment, row)
 
     def refund(
-        self, payment_id: str, *, amount: int | None = None, reason: str | None = None
+        self,
+        payment_id: str,
+        *,
+        amount: int | None = None,
+        reason: str | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> Refund:
         """Refund part or all of what is left; a forced failure leaves the payment as it was."""
         with self._atomic():
@@ -653,12 +769,20 @@ class Simulator:
                 reason=reason,
                 status=REFUND_FAILED if forced is not None else REFUND_SUCCEEDED,
                 created_at=self.clock.now(),
+                metadata=dict(metadata or {}),
             )
             if forced is None:
                 payment.amount_refunded += amount
+            charge = self._captured_charge(payment)
+            if charge is not None:
+                refund.charge_id = charge.id
+                if forced is None:
+                    charge = self._change_charge(
+                        payment, charge.id, amount_refunded=charge.amount_refunded + amount
+                    )
             payment.refunds.append(refund)
             self._store.save_refund(refund)
-            self._move(payment, row, refund)
+            self._move(payment, row, refund, charge=charge)
             return refund
 
     def cancel(self, payment_id: str, *, cancellation_reason: str | None = None) -> Payment:
@@ -669,6 +793,7 @@ class Simulator:
             payment.amount_capturable = 0
             payment.authentication_url = payment.decline_after_authentication = None
             payment.cancellation_reason = cancellation_reason
+            payment.canceled_at = self.clock.now()
             return self._move(payment, row)
 
     def _payment_to_change(self, payment_id: str) -> Payment:
@@ -681,12 +806,24 @@ class Simulator:
             raise ResourceMissing(f"No payment with id {payment_id!r}.", param="id")
         return payment
 
-    def _move(self, payment: Payment, row: tx.Transition, refund: Refund | None = None) -> Payment:
+    def _move(
+        self,
+        payment: Payment,
+        row: tx.Transition,
+        refund: Refund | None = None,
+        *,
+        charge: Charge | None = None,
+    ) -> Payment:
         if row.target is not None:
             payment.status = row.target
         payment.updated_at = self.clock.now()
-        self._store.save_payment(payment)
-        self._emit(row.event, payment, refund)
+        if payment.dialect == "native":
+            self._store.save_payment(payment)
+            self._emit(row.event, payment, refund)
+        else:
+            before = self._store.get_payment(payment.id)
+            self._store.save_payment(payment)
+            self._emit_dialect(row, payment, before, refund, charge)
         return payment
 
     # -- events and their deliveries -----------------------------------------------------------
@@ -715,18 +852,50 @@ class Simulator:
             new_id=lambda: self._delivery_ids.new("whd"),
             generation=self._generation,
         )
+        self._deliver(attempts, now)
+
+    def _deliver(self, attempts: list[DeliveryAttempt], now: float) -> None:
         for attempt in attempts:
             if attempt.url is None:
                 # Nobody to send to: signed and kept at once, and in the log once committed.
-                attempt = _signed(attempt, self._signing_secrets(attempt), self._settings.signature)
+                secrets = self._signing_secrets(attempt)
+                attempt = self._sign(attempt, secrets, self._settings.signature)
                 attempt.sent_at = now
                 self._made.append(attempt)
             else:
                 self._planned.append(attempt)
             self._store.save_delivery(attempt)
 
+    def _emit_dialect(
+        self,
+        row: tx.Transition,
+        payment: Payment,
+        before: Payment | None,
+        refund: Refund | None = None,
+        charge: Charge | None = None,
+    ) -> None:
+        """The events of a dialect's payment, as its renderer makes them, and their
+        deliveries: to ``metadata[webhook_url]``, or captured (the dialect's own endpoints are
+        not native endpoints)."""
+        now = payment.updated_at  # the change's own time: the events and the payment agree
+        occurrence = Occurrence(row, payment, before, now, refund, charge)
+        rendered = self._renderers[payment.dialect].render(occurrence, lambda: self._new_id("evt"))
+        for item in rendered:
+            event = Event(item.id, item.type, payment.id, now, item.body, payment.dialect)
+            self._store.add_event(event)
+            attempts = plan(
+                event,
+                webhook_url=payment.webhook_url,
+                endpoints=(),
+                new_id=lambda: self._delivery_ids.new("whd"),
+                generation=self._generation,
+            )
+            self._deliver(attempts, now)
+
     def _signing_secrets(self, attempt: DeliveryAttempt) -> tuple[str, ...]:
         """An endpoint's own secret, or the session's (with those a rotation keeps valid)."""
+        if attempt.dialect != "native":
+            return self._secrets.signing("paysim", self.clock.now())  # the HMAC ones
         if attempt.endpoint_id is not None:
             endpoint = self._store.get_endpoint(attempt.endpoint_id)
             if endpoint is not None:
@@ -755,7 +924,17 @@ class Simulator:
                 return None
             secrets = self._signing_secrets(attempt)
             scheme = self._settings.signature
-        return _signed(attempt, secrets, scheme)  # outside the lock: Ed25519 takes a while
+        return self._sign(attempt, secrets, scheme)  # outside the lock: Ed25519 takes a while
+
+    def _sign(
+        self, attempt: DeliveryAttempt, secrets: tuple[str, ...], scheme: Scheme
+    ) -> DeliveryAttempt:
+        if attempt.dialect == "native":
+            return _signed(attempt, secrets, scheme)
+        headers = self._renderers[attempt.dialect].signature_headers(
+            attempt.body, secrets, int(time.time())
+        )
+        return replace(attempt, headers=headers, signed_with=secrets[0])
 
     def record_attempt(self, made: DeliveryAttempt) -> DeliveryAttempt | None:
         """Keep what an attempt sent and what came back; returns the retry to send, if any.
@@ -919,18 +1098,32 @@ class Simulator:
             return self._stored_payment(payment_id)
 
     def payments(
-        self, *, limit: int = 10, starting_after: str | None = None, status: str | None = None
+        self,
+        *,
+        limit: int = 10,
+        starting_after: str | None = None,
+        status: str | None = None,
+        dialect: str | None = None,
     ) -> tuple[list[Payment], bool]:
-        """A page of payments, newest first, and whether more follow."""
+        """A page of payments (of ``dialect``, or of every front end), newest first, and
+        whether more follow."""
         with self._lock:
             return self._store.list_payments(
-                limit=limit, starting_after=starting_after, status=status
+                limit=limit, starting_after=starting_after, status=status, dialect=dialect
             )
 
     def count_payments(self) -> int:
         """How many payments exist."""
         with self._lock:
             return self._store.count_payments()
+
+    def get_charge(self, charge_id: str) -> Charge:
+        """The charge, or 404."""
+        with self._lock:
+            charge = self._store.get_charge(charge_id)
+        if charge is None:
+            raise ResourceMissing(f"No charge with id {charge_id!r}.", param="id")
+        return charge
 
     def get_refund(self, refund_id: str) -> Refund:
         """The refund, or 404."""
@@ -955,11 +1148,16 @@ class Simulator:
         starting_after: str | None = None,
         type: str | None = None,
         payment_id: str | None = None,
+        dialect: str = "native",
     ) -> tuple[list[Event], bool]:
-        """A page of events, newest first, and whether more follow."""
+        """A page of the events of ``dialect``, newest first, and whether more follow."""
         with self._lock:
             return self._store.list_events(
-                limit=limit, starting_after=starting_after, type=type, payment_id=payment_id
+                limit=limit,
+                starting_after=starting_after,
+                type=type,
+                payment_id=payment_id,
+                dialect=dialect,
             )
 
     def events_of(self, payment_id: str) -> list[Event]:

@@ -68,6 +68,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_paysim.core.models import (
+    Charge,
     DeliveryAttempt,
     Event,
     IdempotencyRecord,
@@ -79,17 +80,19 @@ from pytest_paysim.errors import ConfigurationError, unknown_starting_after
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Stored in ``PRAGMA user_version``; a file of another version is refused, not migrated.
 
 5: records as columns instead of JSON, no ``AUTOINCREMENT``, idempotency records in a rowid
-table."""
+table.
+6: dialects: a ``dialect`` column on payments, events and deliveries, the Stripe fields of a
+payment and a refund, a charges table."""
 
 _SYNCHRONOUS = ("NORMAL", "FULL")
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
-_CACHED_STATEMENTS = 128
-"""Prepared statements kept by the connection: twice the distinct texts the store sends (59,
-every list filter and ``limit`` included; a test counts them)."""
+_CACHED_STATEMENTS = 160
+"""Prepared statements kept by the connection: about twice the distinct texts the store sends
+(74, every list filter and ``limit`` included; a test counts them)."""
 _CHECKPOINT_EVERY = 100
 """Commits between two checkpoints of the checkpoint thread (a create writes ~17 WAL pages)."""
 _WAL_PAGES_LIMIT = 4000
@@ -112,14 +115,28 @@ CREATE TABLE payments (
     return_url, amount_capturable, amount_captured, amount_refunded, failure_code, decline_code,
     failure_message, cancellation_reason,
     refunds,  -- JSON array of refunds, each an array of the refund's fields
-    authentication_url, decline_after_authentication
+    authentication_url, decline_after_authentication,
+    dialect TEXT NOT NULL,
+    payment_method, customer, canceled_at,
+    charges,  -- JSON array of charges, each an array of the charge's fields
+    attributes  -- JSON object
 );
 CREATE INDEX payments_by_status ON payments (status, seq);
+CREATE INDEX payments_by_dialect ON payments (dialect, seq);
 
 CREATE TABLE refunds (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
-    payment_id, amount, currency, reason, status, created_at
+    payment_id, amount, currency, reason, status, created_at, charge_id,
+    metadata  -- JSON object
+);
+
+CREATE TABLE charges (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    payment_id, amount, currency, status, created_at, payment_method, captured,
+    amount_captured, amount_refunded, failure_code, decline_code, failure_message,
+    three_d_secure
 );
 
 CREATE TABLE events (
@@ -128,8 +145,10 @@ CREATE TABLE events (
     type TEXT NOT NULL,
     payment_id TEXT NOT NULL,
     created_at,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    dialect TEXT NOT NULL
 );
+CREATE INDEX events_by_dialect ON events (dialect, seq);
 CREATE INDEX events_by_type ON events (type, seq);
 CREATE INDEX events_by_payment ON events (payment_id, seq);
 
@@ -156,7 +175,7 @@ CREATE TABLE deliveries (
     payment_id TEXT NOT NULL,
     url, endpoint_id, attempt, due_at, generation,
     headers,  -- JSON object
-    status_code, error, succeeded, sent_at, next_attempt_at, response_body, signed_with,
+    status_code, error, succeeded, sent_at, next_attempt_at, response_body, signed_with, dialect,
     body BLOB  -- NULL: the same bytes as its event's body (stored once, there)
 );
 CREATE INDEX deliveries_by_event ON deliveries (event_id, seq);
@@ -170,7 +189,15 @@ CREATE TABLE settings (
 ) WITHOUT ROWID;
 """
 
-_RECORD_TABLES = ("payments", "refunds", "events", "idempotency", "endpoints", "deliveries")
+_RECORD_TABLES = (
+    "payments",
+    "refunds",
+    "charges",
+    "events",
+    "idempotency",
+    "endpoints",
+    "deliveries",
+)
 
 
 def _upsert(table: str, columns: str, key: str, *, last: str | None = None) -> str:
@@ -192,19 +219,29 @@ _PAYMENT_COLUMNS = (
     "id, amount, currency, client_secret, payment_url, created_at, updated_at, capture_method, "
     "status, description, metadata, return_url, amount_capturable, amount_captured, "
     "amount_refunded, failure_code, decline_code, failure_message, cancellation_reason, refunds, "
-    "authentication_url, decline_after_authentication"
+    "authentication_url, decline_after_authentication, dialect, payment_method, customer, "
+    "canceled_at, charges, attributes"
 )
-_REFUND_COLUMNS = "id, payment_id, amount, currency, reason, status, created_at"
-_EVENT_COLUMNS = "id, type, payment_id, created_at, body"
+_REFUND_COLUMNS = (
+    "id, payment_id, amount, currency, reason, status, created_at, charge_id, metadata"
+)
+_CHARGE_COLUMNS = (
+    "id, payment_id, amount, currency, status, created_at, payment_method, captured, "
+    "amount_captured, amount_refunded, failure_code, decline_code, failure_message, "
+    "three_d_secure"
+)
+_EVENT_COLUMNS = "id, type, payment_id, created_at, body, dialect"
 _IDEMPOTENCY_COLUMNS = "scope, key, fingerprint, status, body, created_at"
 _ENDPOINT_COLUMNS = "id, url, enabled_events, secret, created_at"
 _DELIVERY_COLUMNS = (
     "id, event_id, type, payment_id, url, endpoint_id, attempt, due_at, generation, headers, "
-    "status_code, error, succeeded, sent_at, next_attempt_at, response_body, signed_with, body"
+    "status_code, error, succeeded, sent_at, next_attempt_at, response_body, signed_with, dialect, "
+    "body"
 )
 
 _SAVE_PAYMENT = _upsert("payments", _PAYMENT_COLUMNS, "id")
 _SAVE_REFUND = _upsert("refunds", _REFUND_COLUMNS, "id")
+_SAVE_CHARGE = _upsert("charges", _CHARGE_COLUMNS, "id")
 _ADD_EVENT = _upsert("events", _EVENT_COLUMNS, "id")
 _SAVE_IDEMPOTENCY = _upsert("idempotency", _IDEMPOTENCY_COLUMNS, "scope, key")
 _SAVE_ENDPOINT = _upsert("endpoints", _ENDPOINT_COLUMNS, "id")
@@ -214,13 +251,14 @@ _SAVE_DELIVERY_CHECKED = _upsert(
     "deliveries",
     _DELIVERY_COLUMNS,
     "id",
-    last="CASE WHEN ?18 = (SELECT body FROM events WHERE id = ?2) THEN NULL ELSE ?18 END",
+    last="CASE WHEN ?19 = (SELECT body FROM events WHERE id = ?2) THEN NULL ELSE ?19 END",
 )
 """For an attempt of an event the store does not remember: the file tells whether the body is
 the event's."""
 
 _GET_PAYMENT = f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = ?"
 _GET_REFUND = f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE id = ?"
+_GET_CHARGE = f"SELECT {_CHARGE_COLUMNS} FROM charges WHERE id = ?"
 _GET_EVENT = f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?"
 _GET_IDEMPOTENCY = f"SELECT {_IDEMPOTENCY_COLUMNS} FROM idempotency WHERE scope = ? AND key = ?"
 _GET_ENDPOINT = f"SELECT {_ENDPOINT_COLUMNS} FROM endpoints WHERE id = ?"
@@ -478,9 +516,17 @@ class SqliteStore:
                 self._payments[payment.id] = payment
 
     def list_payments(
-        self, *, limit: int, starting_after: str | None, status: str | None
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        status: str | None,
+        dialect: str | None = None,
     ) -> tuple[list[Payment], bool]:
         where, params = ([], []) if status is None else (["status = ?"], [status])
+        if dialect is not None:
+            where.append("dialect = ?")
+            params.append(dialect)
         rows, has_more = self._page(
             "payments", _PAYMENT_COLUMNS, where, params, limit, starting_after
         )
@@ -492,21 +538,17 @@ class SqliteStore:
 
     def get_refund(self, refund_id: str) -> Refund | None:
         row = self._one(_GET_REFUND, (refund_id,))
-        return None if row is None else Refund(*row)
+        return None if row is None else _refund(row)
 
     def save_refund(self, refund: Refund) -> None:
-        self._write(
-            _SAVE_REFUND,
-            (
-                refund.id,
-                refund.payment_id,
-                refund.amount,
-                refund.currency,
-                refund.reason,
-                refund.status,
-                refund.created_at,
-            ),
-        )
+        self._write(_SAVE_REFUND, _refund_row(refund))
+
+    def get_charge(self, charge_id: str) -> Charge | None:
+        row = self._one(_GET_CHARGE, (charge_id,))
+        return None if row is None else _charge(row)
+
+    def save_charge(self, charge: Charge) -> None:
+        self._write(_SAVE_CHARGE, _charge_row(charge))
 
     # -- events --------------------------------------------------------------------------------
 
@@ -517,7 +559,15 @@ class SqliteStore:
     def add_event(self, event: Event) -> None:
         with self._lock:
             self._write(
-                _ADD_EVENT, (event.id, event.type, event.payment_id, event.created_at, event.body)
+                _ADD_EVENT,
+                (
+                    event.id,
+                    event.type,
+                    event.payment_id,
+                    event.created_at,
+                    event.body,
+                    event.dialect,
+                ),
             )
             self._remember_body(event.id, event.body)
 
@@ -534,9 +584,13 @@ class SqliteStore:
         starting_after: str | None,
         type: str | None,
         payment_id: str | None,
+        dialect: str | None = None,
     ) -> tuple[list[Event], bool]:
         where: list[str] = []
         params: list[Any] = []
+        if dialect is not None:
+            where.append("dialect = ?")
+            params.append(dialect)
         if type is not None:
             where.append("type = ?")
             params.append(type)
@@ -637,6 +691,7 @@ class SqliteStore:
                     attempt.next_attempt_at,
                     attempt.response_body,
                     attempt.signed_with,
+                    attempt.dialect,
                     body,
                 ),
             )
@@ -672,8 +727,8 @@ class SqliteStore:
             result = []
             for row in rows:
                 attempt = _delivery(row)
-                if row[17] and row[18] is not None:  # the event's body: remember it, to
-                    self._remember_body(attempt.event_id, row[18])  # know it when saved
+                if row[18] and row[19] is not None:  # the event's body: remember it, to
+                    self._remember_body(attempt.event_id, row[19])  # know it when saved
                 result.append(attempt)
             return result
 
@@ -784,16 +839,17 @@ def _payment_row(payment: Payment) -> tuple[Any, ...]:
         payment.decline_code,
         payment.failure_message,
         payment.cancellation_reason,
-        _JSON.encode(
-            [
-                [r.id, r.payment_id, r.amount, r.currency, r.reason, r.status, r.created_at]
-                for r in refunds
-            ]
-        )
-        if refunds
-        else "[]",
+        _JSON.encode([_refund_row(refund) for refund in refunds]) if refunds else "[]",
         payment.authentication_url,
         payment.decline_after_authentication,
+        payment.dialect,
+        payment.payment_method,
+        payment.customer,
+        payment.canceled_at,
+        _JSON.encode([_charge_row(charge) for charge in payment.charges])
+        if payment.charges
+        else "[]",
+        _JSON.encode(payment.attributes) if payment.attributes else "{}",
     )
 
 
@@ -821,6 +877,12 @@ def _payment(row: Sequence[Any]) -> Payment:
         refunds,
         authentication_url,
         decline_after_authentication,
+        dialect,
+        payment_method,
+        customer,
+        canceled_at,
+        charges,
+        attributes,
     ) = row
     return Payment(
         payment_id,
@@ -842,9 +904,98 @@ def _payment(row: Sequence[Any]) -> Payment:
         decline_code,
         failure_message,
         cancellation_reason,
-        [] if refunds == "[]" else [Refund(*refund) for refund in json.loads(refunds)],
+        [] if refunds == "[]" else [_refund(refund) for refund in json.loads(refunds)],
         authentication_url,
         decline_after_authentication,
+        dialect,
+        payment_method,
+        customer,
+        canceled_at,
+        [] if charges == "[]" else [_charge(charge) for charge in json.loads(charges)],
+        {} if attributes == "{}" else json.loads(attributes),
+    )
+
+
+def _refund_row(refund: Refund) -> tuple[Any, ...]:
+    return (
+        refund.id,
+        refund.payment_id,
+        refund.amount,
+        refund.currency,
+        refund.reason,
+        refund.status,
+        refund.created_at,
+        refund.charge_id,
+        _JSON.encode(refund.metadata) if refund.metadata else "{}",
+    )
+
+
+def _refund(row: Sequence[Any]) -> Refund:
+    refund_id, payment_id, amount, currency, reason, status, created_at, charge_id, metadata = row
+    return Refund(
+        refund_id,
+        payment_id,
+        amount,
+        currency,
+        reason,
+        status,
+        created_at,
+        charge_id,
+        {} if metadata == "{}" else json.loads(metadata),
+    )
+
+
+def _charge_row(charge: Charge) -> tuple[Any, ...]:
+    return (
+        charge.id,
+        charge.payment_id,
+        charge.amount,
+        charge.currency,
+        charge.status,
+        charge.created_at,
+        charge.payment_method,
+        charge.captured,
+        charge.amount_captured,
+        charge.amount_refunded,
+        charge.failure_code,
+        charge.decline_code,
+        charge.failure_message,
+        charge.three_d_secure,
+    )
+
+
+def _charge(row: Sequence[Any]) -> Charge:
+    (
+        charge_id,
+        payment_id,
+        amount,
+        currency,
+        status,
+        created_at,
+        payment_method,
+        captured,
+        amount_captured,
+        amount_refunded,
+        failure_code,
+        decline_code,
+        failure_message,
+        three_d_secure,
+    ) = row
+    return Charge(
+        charge_id,
+        payment_id,
+        amount,
+        currency,
+        status,
+        created_at,
+        payment_method,
+        bool(captured),
+        amount_captured,
+        amount_refunded,
+        failure_code,
+        decline_code,
+        failure_message,
+        bool(three_d_secure),
     )
 
 
@@ -854,7 +1005,7 @@ def _endpoint(row: Sequence[Any]) -> WebhookEndpoint:
 
 
 def _delivery(row: Sequence[Any]) -> DeliveryAttempt:
-    """An attempt from a ``_DELIVERIES`` row (its 17 columns, the event-body flag, the body)."""
+    """An attempt from a ``_DELIVERIES`` row (its 18 columns, the event-body flag, the body)."""
     (
         attempt_id,
         event_id,
@@ -873,6 +1024,7 @@ def _delivery(row: Sequence[Any]) -> DeliveryAttempt:
         next_attempt_at,
         response_body,
         signed_with,
+        dialect,
         _,
         body,
     ) = row
@@ -895,4 +1047,5 @@ def _delivery(row: Sequence[Any]) -> DeliveryAttempt:
         next_attempt_at,
         response_body,
         signed_with,
+        dialect,
     )

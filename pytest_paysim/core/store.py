@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol, TypeVar
 
 from pytest_paysim.core.models import (
+    Charge,
     DeliveryAttempt,
     Event,
     IdempotencyRecord,
@@ -49,12 +50,19 @@ class Store(Protocol):
     def get_payment(self, payment_id: str) -> Payment | None: ...
     def save_payment(self, payment: Payment) -> None: ...
     def list_payments(
-        self, *, limit: int, starting_after: str | None, status: str | None
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        status: str | None,
+        dialect: str | None = None,
     ) -> tuple[list[Payment], bool]: ...
     def count_payments(self) -> int: ...
 
     def get_refund(self, refund_id: str) -> Refund | None: ...
     def save_refund(self, refund: Refund) -> None: ...
+    def get_charge(self, charge_id: str) -> Charge | None: ...
+    def save_charge(self, charge: Charge) -> None: ...
 
     def get_event(self, event_id: str) -> Event | None: ...
     def add_event(self, event: Event) -> None: ...
@@ -65,6 +73,7 @@ class Store(Protocol):
         starting_after: str | None,
         type: str | None,
         payment_id: str | None,
+        dialect: str | None = None,
     ) -> tuple[list[Event], bool]: ...
     def events_of(self, payment_id: str) -> list[Event]: ...
 
@@ -170,6 +179,7 @@ class MemoryStore:
     def _reset_records(self) -> None:
         self._payments: _Index[Payment] = _Index()
         self._refunds: dict[str, Refund] = {}
+        self._charges: dict[str, Charge] = {}
         self._events: _Index[Event] = _Index()
         self._events_by_payment: dict[str, list[Event]] = {}
         self._idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
@@ -233,9 +243,21 @@ class MemoryStore:
         index.put(record_id, record)
 
     def list_payments(
-        self, *, limit: int, starting_after: str | None, status: str | None
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        status: str | None,
+        dialect: str | None = None,
     ) -> tuple[list[Payment], bool]:
-        keep = None if status is None else (lambda payment: payment.status == status)
+        keep: Callable[[Payment], bool] | None = None
+        if status is not None or dialect is not None:
+
+            def keep(payment: Payment) -> bool:
+                return (status is None or payment.status == status) and (
+                    dialect is None or payment.dialect == dialect
+                )
+
         return self._payments.page(limit, starting_after, keep)
 
     def count_payments(self) -> int:
@@ -246,6 +268,12 @@ class MemoryStore:
 
     def save_refund(self, refund: Refund) -> None:
         _set(self, self._refunds, refund.id, refund)
+
+    def get_charge(self, charge_id: str) -> Charge | None:
+        return self._charges.get(charge_id)
+
+    def save_charge(self, charge: Charge) -> None:
+        _set(self, self._charges, charge.id, charge)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -265,13 +293,16 @@ class MemoryStore:
         starting_after: str | None,
         type: str | None,
         payment_id: str | None,
+        dialect: str | None = None,
     ) -> tuple[list[Event], bool]:
         keep: Callable[[Event], bool] | None = None
-        if type is not None or payment_id is not None:
+        if type is not None or payment_id is not None or dialect is not None:
 
             def keep(event: Event) -> bool:
-                return (type is None or event.type == type) and (
-                    payment_id is None or event.payment_id == payment_id
+                return (
+                    (type is None or event.type == type)
+                    and (payment_id is None or event.payment_id == payment_id)
+                    and (dialect is None or event.dialect == dialect)
                 )
 
         return self._events.page(limit, starting_after, keep)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_paysim._version import __version__
 from pytest_paysim.core.signing import public_key_for
-from pytest_paysim.errors import unknown_starting_after
+from pytest_paysim.errors import ResourceMissing, unknown_starting_after
 
 if TYPE_CHECKING:
     from pytest_paysim.http.app import Handler, RequestContext
@@ -49,7 +49,10 @@ def create_payment(ctx: RequestContext) -> tuple[int, Any]:
 def list_payments(ctx: RequestContext) -> tuple[int, Any]:
     q = ctx.query
     items, has_more = ctx.sim.payments(
-        limit=q.get("limit", 10), starting_after=q.get("starting_after"), status=q.get("status")
+        limit=q.get("limit", 10),
+        starting_after=q.get("starting_after"),
+        status=q.get("status"),
+        dialect="native",
     )
     return 200, _list(items, has_more)
 
@@ -93,7 +96,10 @@ def cancel_payment(ctx: RequestContext) -> tuple[int, Any]:
 
 
 def get_refund(ctx: RequestContext) -> tuple[int, Any]:
-    return 200, ctx.sim.get_refund(ctx.args["id"]).to_dict()
+    refund = ctx.sim.get_refund(ctx.args["id"])
+    if ctx.sim.get_payment(refund.payment_id).dialect != "native":
+        raise ResourceMissing(f"No refund with id {ctx.args['id']!r}.", param="id")
+    return 200, refund.to_dict()
 
 
 def list_events(ctx: RequestContext) -> tuple[int, Any]:

@@ -47,6 +47,7 @@ from pytest_paysim.errors import (
     MethodNotAllowed,
     ParameterInvalid,
     PaymentUnexpectedState,
+    ResourceMissing,
     RouteMissing,
 )
 from pytest_paysim.http import api, control
@@ -56,7 +57,7 @@ from pytest_paysim.http.response import Response
 from pytest_paysim.http.routes import API_PREFIX, ROUTES, ROUTES_BY_ENDPOINT, Route, url_map
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["ARRIVED_AT", "MAX_BODY_BYTES", "ConnectionDropped", "PaysimApp", "RequestContext"]
 
@@ -65,6 +66,8 @@ ARRIVED_AT = "paysim.arrived_at"
 """WSGI environ key: ``time.monotonic()`` when the server read the request's head. A request
 whose body was still arriving when the simulator was reset belongs to the run before."""
 MAX_JSON_DEPTH = 64
+_DIALECT_PREFIXES = ("pi_",)
+"""Ids of payments of another front end (the Stripe dialect's): not found here."""
 _CLIENT_SECRET = re.compile(rb"(_secret_)[0-9A-Za-z]{8,}")
 
 Handler = Callable[["RequestContext"], tuple[int, Any]]
@@ -131,10 +134,23 @@ class PaysimApp:
         self._static: dict[tuple[str, str], Route] = {
             (route.method, route.path): route for route in ROUTES if "<" not in route.path
         }
+        self._mounts: dict[str, WSGIApplication] = {}
+
+    def mount(self, prefix: str, app: WSGIApplication) -> None:
+        """Serve ``prefix`` and every path under it with ``app`` (another front end, such as
+        the Stripe dialect under ``/stripe``), before any native routing or fault."""
+        prefix = "/" + prefix.strip("/")
+        if "/" in prefix[1:]:
+            raise ValueError(f"mount at one path segment, such as /stripe, not {prefix!r}")
+        self._mounts[prefix] = app
 
     # -- WSGI ---------------------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self._mounts:
+            mounted = self._mounted(environ)
+            if mounted is not None:
+                return mounted(environ, start_response)
         response = self.handle(environ)
         status = f"{response.status} {_reason_phrase(response.status)}"
         headers = [
@@ -146,6 +162,11 @@ class PaysimApp:
         if environ.get("REQUEST_METHOD") == "HEAD":
             return []  # the headers only; a body would corrupt the next answer on the connection
         return [response.body]
+
+    def _mounted(self, environ: WSGIEnvironment) -> WSGIApplication | None:
+        """The app mounted at the path's first segment, if any (one dict lookup)."""
+        path: str = environ.get("PATH_INFO") or "/"
+        return self._mounts.get("/" + path.split("/", 2)[1]) if path.startswith("/") else None
 
     def _internal_error(self, error: Exception) -> InternalError:
         self.simulator.record_unexpected_error(error)  # and its reporter logs it, if any
@@ -283,6 +304,8 @@ class PaysimApp:
             note.request = query
         ctx = RequestContext(self, route, environ, args)
         ctx.credential = self._authenticate(route, environ, args, query, raw or b"")
+        if args.get("id", "").startswith(_DIALECT_PREFIXES):
+            raise ResourceMissing(f"No payment with id {args['id']!r}.", param="id")
         if raw is None:
             raise _body_too_large()
         data = self._parse_body(route, environ, raw)

@@ -237,12 +237,13 @@ def _num(value: float | None) -> str:
 
 
 def _check_http_url(name: str, value: str) -> None:
+    """An absolute http(s) URL that a browser or an HTTP client can use (IDNA-valid host)."""
     try:
         parts = urlsplit(value)
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
         _ = parts.port
         if valid:
-            iri_to_uri(value)  # the hosted page must be able to send the customer there
+            iri_to_uri(value)  # a host no client could resolve is refused here, not later
     except (ValueError, UnicodeError):
         valid = False
     if not valid or any(ord(char) < 33 for char in value):

@@ -12,6 +12,12 @@ blocks, none of which imports HTTP code:
 - :mod:`~pytest_paysim.stripe.objects`: one builder per Stripe object, and the status table;
 - :mod:`~pytest_paysim.stripe.cards`: the ``pm_card_*`` test payment methods.
 
+Over the core, the dialect's front end (imported by the server, not here):
+:mod:`~pytest_paysim.stripe.app` (the WSGI app under ``/stripe``),
+:mod:`~pytest_paysim.stripe.routes` (routes and handlers), :mod:`~pytest_paysim.stripe.views`
+(core records as Stripe objects) and :mod:`~pytest_paysim.stripe.events` (the events each
+transition emits, and their ``Stripe-Signature``).
+
     >>> from pytest_paysim.stripe import forms, objects
     >>> params = forms.decode("amount=2000&currency=usd&metadata[order]=42")
     >>> forms.to_integer(params["amount"], "amount", minimum=1)

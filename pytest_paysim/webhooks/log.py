@@ -93,7 +93,12 @@ class Delivery:
 
     @property
     def payment_id(self) -> str:
-        return str(self.payment["id"])
+        """The payment's id; for a Stripe charge or refund, its ``payment_intent``."""
+        payment = self.payment
+        if payment.get("object") in ("charge", "refund") and payment.get("payment_intent"):
+            intent = payment["payment_intent"]
+            return str(intent["id"] if isinstance(intent, dict) else intent)
+        return str(payment["id"])
 
     def json(self) -> dict[str, Any]:
         """The body parsed (a new dict each call)."""
@@ -111,7 +116,10 @@ class Delivery:
             raise ValueError("no secret known for this delivery; pass secret=")
         if key.startswith("whsk_"):
             key = public_key_for(key)
-        return verify(self.body, self.headers, key, tolerance=tolerance)
+        headers = self.headers
+        if "Stripe-Signature" in headers:  # the Stripe dialect's: the paysim scheme's bytes
+            headers = {"Paysim-Signature": headers["Stripe-Signature"]}
+        return verify(self.body, headers, key, tolerance=tolerance)
 
     def describe(self) -> str:
         """One line: type, payment, url, attempt, status."""

@@ -18,6 +18,7 @@ from werkzeug.test import Client
 
 from pytest_paysim.core import sqlite_store
 from pytest_paysim.core.models import (
+    Charge,
     DeliveryAttempt,
     Event,
     IdempotencyRecord,
@@ -29,6 +30,7 @@ from pytest_paysim.core.models import (
 from pytest_paysim.core.simulator import Simulator, SimulatorConfig
 from pytest_paysim.core.sqlite_store import SqliteStore
 from pytest_paysim.http.app import PaysimApp
+from pytest_paysim.stripe.app import StripeApp
 
 T0 = 1_767_225_600.0
 HOOK = "http://127.0.0.1:9/hook"  # never sent to: attempts are recorded by hand
@@ -118,6 +120,43 @@ def test_an_api_create_pay_and_refund_each_run_one_transaction_of_one_insert_a_r
         *CREATE[2:],
     ]
     assert not any("SELECT body FROM events" in sql for sql in traced.sql)
+
+
+def test_a_stripe_confirm_saves_its_charge_with_one_statement(traced: Traced) -> None:
+    """The dialect's records cost what the native ones do, plus one ``INSERT`` a charge."""
+    client = Client(StripeApp(traced.sim))  # registers the dialect
+    traced.sim.create_payment(amount=100, currency="usd", dialect="stripe")  # warm up
+    headers = {"Authorization": f"Bearer {traced.sim.api_key}"}
+    created: dict[str, Any] = {}
+
+    def post(path: str, form: dict[str, Any]) -> None:
+        response = client.post(path, data=form, headers=headers)
+        assert response.status_code == 200, response.text
+        created.update(response.get_json())
+
+    create = traced.statements(
+        lambda: post("/stripe/v1/payment_intents", {"amount": 1999, "currency": "usd"})
+    )
+    assert create == [
+        "BEGIN IMMEDIATE",
+        "INSERT payments",
+        "INSERT events",
+        "INSERT deliveries",
+        "COMMIT",
+    ]
+    path = f"/stripe/v1/payment_intents/{created['id']}/confirm"
+    confirm = traced.statements(lambda: post(path, {"payment_method": "pm_card_visa"}))
+    # The payment method is attached (one save), then paid: its charge, the payment again,
+    # payment_intent.succeeded and charge.succeeded with their captured attempts.
+    assert confirm == [
+        "SELECT payments",
+        "BEGIN IMMEDIATE",
+        "INSERT payments",
+        "INSERT charges",
+        "INSERT payments",
+        *["INSERT events", "INSERT deliveries"] * 2,
+        "COMMIT",
+    ]
 
 
 def test_recording_a_webhook_attempt_is_one_transaction(traced: Traced) -> None:
@@ -263,6 +302,7 @@ def test_every_field_of_every_record_has_its_column() -> None:
     columns = {
         Payment: sqlite_store._PAYMENT_COLUMNS,
         Refund: sqlite_store._REFUND_COLUMNS,
+        Charge: sqlite_store._CHARGE_COLUMNS,
         Event: sqlite_store._EVENT_COLUMNS,
         IdempotencyRecord: sqlite_store._IDEMPOTENCY_COLUMNS,
         WebhookEndpoint: sqlite_store._ENDPOINT_COLUMNS,
@@ -297,6 +337,7 @@ def exercise(store: SqliteStore) -> None:
         store.save_payment(made)
         store.get_payment(made.id)
         store.save_refund(Refund("re_1", made.id, 10, "usd", None, "succeeded", T0))
+        store.save_charge(Charge("ch_1", made.id, 100, "usd", "succeeded", T0))
         store.add_event(ev)
         store.save_delivery(planned(1, ev))
         store.save_delivery(planned(2, event(2)))
@@ -306,6 +347,7 @@ def exercise(store: SqliteStore) -> None:
     store.get_payment(made.id)
     store.count_payments()
     store.get_refund("re_1")
+    store.get_charge("ch_1")
     store.get_event(ev.id)
     store.events_of(made.id)
     store.get_idempotency("s", "k")
@@ -316,12 +358,14 @@ def exercise(store: SqliteStore) -> None:
     store.get_setting("a")
     store.pending_deliveries()
     for after in (None, made.id):
-        for status in (None, "succeeded"):
-            store.list_payments(limit=10, starting_after=after, status=status)
-    for after, kind, payment_id in itertools.product(
-        (None, ev.id), (None, ev.type), (None, made.id)
+        for status, dialect in itertools.product((None, "succeeded"), (None, "native")):
+            store.list_payments(limit=10, starting_after=after, status=status, dialect=dialect)
+    for after, kind, payment_id, dialect in itertools.product(
+        (None, ev.id), (None, ev.type), (None, made.id), (None, "native")
     ):
-        store.list_events(limit=10, starting_after=after, type=kind, payment_id=payment_id)
+        store.list_events(
+            limit=10, starting_after=after, type=kind, payment_id=payment_id, dialect=dialect
+        )
     for event_id, kind, payment_id, limit in itertools.product(
         (None, ev.id), (None, ev.type), (None, made.id), (None, 10)
     ):

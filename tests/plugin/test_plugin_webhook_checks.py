@@ -3,6 +3,7 @@ shows the values a failed field match found."""
 
 from __future__ import annotations
 
+from pytest_paysim.stripe.events import EVENT_TYPES as STRIPE_EVENT_TYPES
 from tests.support.plugin import Runner
 
 
@@ -16,12 +17,13 @@ def test_event_types_and_field_values(run: Runner) -> None:
         "payment.requires_payment_method, payment.requires_action, payment.captured, "
         "payment.refunded, payment.refund_failed, payment.canceled"
     )
+    with_stripe = f"{listed}; stripe: {', '.join(STRIPE_EVENT_TYPES)}"  # the server's dialect
     assert run.recorded("misspelt") == (
         "unknown event type 'payment.succeded'; did you mean 'payment.succeeded'? "
-        f"The event types are ({listed})."
+        f"The event types are ({with_stripe})."
     )
     assert run.recorded("unknown") == (
-        f"unknown event type 'order.paid'; the event types are ({listed})."
+        f"unknown event type 'order.paid'; the event types are ({with_stripe})."
     )
     assert run.recorded("two_dialects").endswith(
         f"({listed}; stripe: payment_intent.succeeded, charge.refunded)."

@@ -14,13 +14,22 @@ import pytest
 
 import pytest_paysim.stripe
 
-MODULES = [
+BUILDING_BLOCKS = [
     "pytest_paysim.stripe",
     "pytest_paysim.stripe.cards",
     "pytest_paysim.stripe.errors",
     "pytest_paysim.stripe.forms",
     "pytest_paysim.stripe.objects",
 ]
+FRONT_END = [
+    "pytest_paysim.stripe.app",
+    "pytest_paysim.stripe.events",
+    "pytest_paysim.stripe.routes",
+    "pytest_paysim.stripe.views",
+]
+"""The dialect's front end over the core: it may import the core and the native front end's
+shared pieces (credentials, the body limit), never the SDK or pytest."""
+MODULES = BUILDING_BLOCKS + FRONT_END
 PACKAGE = Path(pytest_paysim.stripe.__file__).parent
 
 ALLOWED_IMPORTS = (
@@ -63,14 +72,34 @@ def test_all_is_sorted_resolves_and_is_documented(name: str) -> None:
             assert value.__doc__, f"{name}.{public} has no docstring of its own"
 
 
-@pytest.mark.parametrize("name", MODULES)
+@pytest.mark.parametrize("name", BUILDING_BLOCKS)
 def test_the_examples_in_the_docstrings_run(name: str) -> None:
     result = doctest.testmod(_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda path: path.name)
+def _path(name: str) -> Path:
+    stem = name.rpartition(".")[2]
+    return PACKAGE / ("__init__.py" if stem == "stripe" else f"{stem}.py")
+
+
+@pytest.mark.parametrize("path", [_path(name) for name in FRONT_END], ids=lambda path: path.name)
+def test_the_front_end_imports_no_sdk_and_no_pytest(path: Path) -> None:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            assert not module.startswith(("stripe", "pytest_paysim.plugin", "pytest")) or (
+                module.startswith("pytest_paysim.") and "plugin" not in module
+            ), module
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                assert alias.name.partition(".")[0] not in ("stripe", "pytest"), alias.name
+
+
+@pytest.mark.parametrize(
+    "path", [_path(name) for name in BUILDING_BLOCKS], ids=lambda path: path.name
+)
 def test_imports_are_pure(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):

@@ -27,7 +27,7 @@ def test_a_misspelt_type_is_refused_at_once(paysim_webhooks):
             lambda log: log.assert_sequence(["payment.created", "payment.paid"]),
             id="assert_sequence",
         ),
-        pytest.param(lambda log: log.wait_for("refund.created", count=2), id="wait_for"),
+        pytest.param(lambda log: log.wait_for("invoice.paid", count=2), id="wait_for"),
     ],
 )
 def test_every_check_refuses_it(paysim_webhooks, check):

@@ -1,0 +1,247 @@
+"""The Stripe dialect's WSGI app: Stripe's wire format in, simulator calls, Stripe's JSON out.
+
+Mounted under ``<server url>/stripe`` (``PaysimApp.mount``), so ``stripe.api_base`` (or
+``base_addresses={"api": ...}``) is ``PaysimServer.stripe_url``. Every request goes through
+the same steps: an injected fault (path globs see the whole path, ``/stripe/v1/...``), the
+route (Stripe's 404 for anything else, a wrong method included), the API key (Bearer or
+Basic), the form body or query (:func:`~pytest_paysim.stripe.forms.decode`), then the handler,
+through :meth:`Simulator.execute <pytest_paysim.core.simulator.Simulator.execute>` with a
+claim when a POST carries an ``Idempotency-Key`` (the fingerprint is over the decoded
+parameters). Every error, whatever raised it, is rendered by
+:func:`~pytest_paysim.stripe.errors.render_error`, so no answer is ever in the native shape.
+Every answer carries ``Request-Id: req_...``; ``Stripe-Version`` is echoed::
+
+    app = StripeApp(simulator)          # registers the dialect's events with the simulator
+    native_app.mount("/stripe", app)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import socket
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TextIO
+
+from pytest_paysim.core.faults import Fault
+from pytest_paysim.core.idempotency import Answer, Claim, fingerprint
+from pytest_paysim.core.models import dump_json
+from pytest_paysim.core.simulator import Simulator
+from pytest_paysim.errors import (
+    ApiError,
+    ApiKeyMissing,
+    BodyTooLarge,
+    ContentTypeUnsupported,
+    InjectedFault,
+    InternalError,
+    PaymentUnexpectedState,
+)
+from pytest_paysim.http.app import MAX_BODY_BYTES, ConnectionDropped
+from pytest_paysim.http.credentials import check_api_key
+from pytest_paysim.stripe import forms
+from pytest_paysim.stripe.errors import PaymentIntentUnexpectedState, render_error
+from pytest_paysim.stripe.events import StripeEvents, requesting
+from pytest_paysim.stripe.routes import Request, match
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = ["PREFIX", "StripeApp"]
+
+PREFIX = "/stripe"
+_FORM = "application/x-www-form-urlencoded"
+
+
+class StripeApp:
+    """The Stripe dialect over one simulator (one instance per server)."""
+
+    def __init__(
+        self, simulator: Simulator, *, prefix: str = PREFIX, error_log: TextIO | None = None
+    ) -> None:
+        self.simulator = simulator
+        self.prefix = prefix
+        self.error_log = error_log
+        simulator.register_dialect("stripe", StripeEvents())
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request_id = "req_" + secrets.token_hex(7)
+        try:
+            status, body, headers = self.handle(environ, request_id)
+        except ConnectionDropped:
+            raise
+        except Exception as error:  # a bug: answer 500 and make it seen
+            status, body, headers = self._error(self._internal_error(error), environ)
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Request-Id", request_id),
+            *headers,
+        ]
+        version = environ.get("HTTP_STRIPE_VERSION")
+        if version:
+            headers.append(("Stripe-Version", version))
+        start_response(f"{status} {_REASONS.get(status, 'Unknown')}", headers)
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            return []
+        return [body]
+
+    def handle(
+        self, environ: WSGIEnvironment, request_id: str
+    ) -> tuple[int, bytes, list[tuple[str, str]]]:
+        """One request to ``(status, body, headers)``; faults are applied here only."""
+        generation = self.simulator.generation
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        full_path = environ.get("PATH_INFO", "/") or "/"
+        fault = self.simulator.take_fault(method, full_path)
+        if fault is not None and fault.when == "before" and not fault.delay_only:
+            time.sleep(fault.delay)
+            return self._fault(fault, environ)
+        try:
+            hold = _delay(fault) if fault is not None and fault.when == "before" else None
+            answer = self._api(environ, method, generation, hold, request_id)
+        except ApiError as error:
+            answer = self._error(error, environ)
+        if fault is not None and fault.when == "after":
+            time.sleep(fault.delay)
+            if not fault.delay_only:
+                return self._fault(fault, environ)
+        return answer
+
+    def _api(
+        self,
+        environ: WSGIEnvironment,
+        method: str,
+        generation: int,
+        hold: Callable[[], None] | None,
+        request_id: str,
+    ) -> tuple[int, bytes, list[tuple[str, str]]]:
+        route, args = match(method, self._path(environ))
+        header = environ.get("HTTP_AUTHORIZATION")
+        if not header:
+            raise ApiKeyMissing("no API key")
+        scope = check_api_key(header, self.simulator)
+        params = self._params(environ, method)
+        request = Request(self.simulator, params, args)
+        key = environ.get("HTTP_IDEMPOTENCY_KEY") if method == "POST" else None
+
+        def operation() -> Answer:
+            with requesting(request_id, key):
+                status, payload = route.handler(request)
+            return Answer(status, dump_json(payload))
+
+        if not route.changes_state:
+            if hold is not None:
+                hold()
+            answer = operation()
+            return answer.status, answer.body, []
+        claim = None
+        if key is not None:
+            claim = Claim.of(
+                scope=scope, key=key, fingerprint=fingerprint(method, self._path(environ), params)
+            )
+        answer = self.simulator.execute(
+            operation,
+            claim=claim,
+            generation=generation,
+            hold=hold,
+            keep_refusal=lambda error: self._stored_refusal(error, environ),
+        )
+        headers = [("Idempotency-Key", key)] if key is not None else []
+        if answer.replayed:
+            headers.append(("Idempotent-Replayed", "true"))
+        return answer.status, answer.body, headers
+
+    def _stored_refusal(self, error: ApiError, environ: WSGIEnvironment) -> Answer | None:
+        """Refusals kept under an idempotency key: the intent's state did not allow it."""
+        if not isinstance(error, PaymentIntentUnexpectedState | PaymentUnexpectedState):
+            return None
+        status, body, _ = self._error(error, environ)
+        return Answer(status, body)
+
+    def _path(self, environ: WSGIEnvironment) -> str:
+        path: str = environ.get("PATH_INFO", "/") or "/"
+        return path[len(self.prefix) :] or "/"
+
+    def _params(self, environ: WSGIEnvironment, method: str) -> dict[str, Any]:
+        if method != "POST":
+            return forms.decode(environ.get("QUERY_STRING", ""))
+        raw = _read_body(environ)
+        if not raw:
+            return forms.decode(environ.get("QUERY_STRING", ""))
+        mimetype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        if mimetype not in ("", _FORM):
+            raise ContentTypeUnsupported("send the parameters form-encoded")
+        return forms.decode(raw)
+
+    # -- answers -------------------------------------------------------------------------------
+
+    def _error(
+        self, error: ApiError, environ: WSGIEnvironment
+    ) -> tuple[int, bytes, list[tuple[str, str]]]:
+        rendered = render_error(
+            error,
+            method=environ.get("REQUEST_METHOD", "GET"),
+            path=self._path(environ),
+            idempotency_key=environ.get("HTTP_IDEMPOTENCY_KEY"),
+        )
+        body = dump_json(rendered.body).replace(self.simulator.api_key.encode(), b"sk_test_***")
+        return rendered.status, body, list(rendered.headers.items())
+
+    def _fault(
+        self, fault: Fault, environ: WSGIEnvironment
+    ) -> tuple[int, bytes, list[tuple[str, str]]]:
+        if fault.drop_connection:
+            connection = environ.get("werkzeug.socket")
+            if isinstance(connection, socket.socket):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+            raise ConnectionDropped("connection dropped by an injected fault")
+        return self._error(InjectedFault(fault.status or 503), environ)
+
+    def _internal_error(self, error: Exception) -> InternalError:
+        text = self.simulator.record_unexpected_error(error)
+        if self.error_log is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.error_log.write(f"paysim: unexpected error while answering a request\n{text}")
+                self.error_log.flush()
+        return InternalError("The simulator hit an internal error; see the test's failure.")
+
+
+def _delay(fault: Fault) -> Callable[[], None] | None:
+    if not fault.delay:
+        return None
+    return lambda: time.sleep(fault.delay)
+
+
+def _read_body(environ: WSGIEnvironment) -> bytes:
+    length_text = environ.get("CONTENT_LENGTH") or ""
+    stream = environ["wsgi.input"]
+    try:
+        length = int(length_text) if length_text else 0
+    except ValueError:
+        length = 0
+    if length > MAX_BODY_BYTES:
+        raise BodyTooLarge(
+            f"The body is over {MAX_BODY_BYTES} bytes; send less.",
+            headers={"Connection": "close"},
+        )
+    data: bytes = stream.read(length) if length > 0 else b""
+    return data
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    413: "Payload Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
