@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Request
@@ -272,25 +273,38 @@ class _FormRequest(Request):
     max_form_parts = 20
 
 
-def _pay_page(
-    app: Pages, environ: WSGIEnvironment, args: dict[str, str], generation: int
-) -> Response:
+def _opened(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> tuple[Payment, str]:
+    """The payment a page link opens, and its client secret (checked: 403 otherwise)."""
     payment_id = args["id"]
     secret = _FormRequest(environ).args.get("client_secret", "")
     payment = app.simulator.get_payment(payment_id)
     app.check_client_secret(payment_id, secret)
-    return _checkout(payment, secret)
+    return payment, secret
+
+
+def _posted(
+    app: Pages, environ: WSGIEnvironment, args: dict[str, str]
+) -> tuple[Payment, str, MultiDict[str, str]]:
+    """The payment a form post is for, its client secret (checked) and the form."""
+    form = _FormRequest(environ).form
+    payment = app.simulator.get_payment(args["id"])
+    secret = form.get("client_secret", "")
+    app.check_client_secret(args["id"], secret)
+    return payment, secret, form
+
+
+def _pay_page(
+    app: Pages, environ: WSGIEnvironment, args: dict[str, str], generation: int
+) -> Response:
+    return _checkout(*_opened(app, environ, args))
 
 
 def _pay_submit(
     app: Pages, environ: WSGIEnvironment, args: dict[str, str], generation: int
 ) -> Response:
     payment_id = args["id"]
-    form = _FormRequest(environ).form
     sim = app.simulator
-    payment = sim.get_payment(payment_id)
-    secret = form.get("client_secret", "")
-    app.check_client_secret(payment_id, secret)
+    payment, secret, form = _posted(app, environ, args)
     card_number = form.get("card_number", "").strip()[:100]
     action = form.get("action", "pay")
     token = form.get("token", "")
@@ -333,22 +347,15 @@ def _pay_submit(
 def _authenticate_page(
     app: Pages, environ: WSGIEnvironment, args: dict[str, str], generation: int
 ) -> Response:
-    payment_id = args["id"]
-    secret = _FormRequest(environ).args.get("client_secret", "")
-    payment = app.simulator.get_payment(payment_id)
-    app.check_client_secret(payment_id, secret)
-    return _bank_check(payment, secret)
+    return _bank_check(*_opened(app, environ, args))
 
 
 def _authenticate_submit(
     app: Pages, environ: WSGIEnvironment, args: dict[str, str], generation: int
 ) -> Response:
     payment_id = args["id"]
-    form = _FormRequest(environ).form
     sim = app.simulator
-    payment = sim.get_payment(payment_id)
-    secret = form.get("client_secret", "")
-    app.check_client_secret(payment_id, secret)
+    payment, secret, form = _posted(app, environ, args)
     action = form.get("action", "")
     token = form.get("token", "")
     if action not in AUTHENTICATION_OUTCOMES:
