@@ -39,6 +39,7 @@ from pytest_paysim.core.cards import TEST_CARDS
 from pytest_paysim.core.clock import format_time
 from pytest_paysim.core.currencies import format_amount
 from pytest_paysim.core.idempotency import Answer
+from pytest_paysim.core.models import Payment
 from pytest_paysim.core.outcomes import AUTHENTICATION_OUTCOMES
 from pytest_paysim.errors import (
     ApiError,
@@ -54,7 +55,7 @@ from pytest_paysim.http.response import Response
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-    from pytest_paysim.core.models import DeliveryAttempt, Payment
+    from pytest_paysim.core.models import DeliveryAttempt
     from pytest_paysim.core.simulator import Simulator
     from pytest_paysim.http.routes import Route
 
@@ -318,30 +319,24 @@ def _pay_submit(
             card_number=card_number,
             error="This form was not loaded from this page or is out of date; submit it again.",
         )
-    tokens = app.tokens()
-    if not tokens.begin(payment_id, token):
-        return _after_pay(sim.get_payment(payment_id), secret)
-    used = False
-    try:
+
+    def pay() -> Payment | Response:
         payment = sim.get_payment(payment_id)
         if payment.status not in _PAYABLE:
             return _checkout(payment, secret, status=409)
         try:
             if action == "decline":
-                payment = app.change(generation, lambda: sim.pay(payment_id, outcome="fail"))
-            else:
-                card = card_number or DEFAULT_CARD
-                payment = app.change(generation, lambda: sim.pay(payment_id, card_number=card))
+                return app.change(generation, lambda: sim.pay(payment_id, outcome="fail"))
+            card = card_number or DEFAULT_CARD
+            return app.change(generation, lambda: sim.pay(payment_id, card_number=card))
         except ParameterInvalid as error:
             return _checkout(
                 payment, secret, status=400, card_number=card_number, error=error.message
             )
         except PaymentUnexpectedState:  # paid through the API meanwhile
             return _checkout(sim.get_payment(payment_id), secret, status=409)
-        used = True
-    finally:
-        tokens.finish(payment_id, token, used=used)
-    return _after_pay(payment, secret)
+
+    return _once(app, payment_id, token, secret, pay)
 
 
 def _authenticate_page(
@@ -369,19 +364,35 @@ def _authenticate_submit(
             status=400,
             error="This form was not loaded from this page or is out of date; submit it again.",
         )
-    tokens = app.tokens()
-    if not tokens.begin(payment_id, token):
-        return _after_pay(sim.get_payment(payment_id), secret)
-    used = False
-    try:
+
+    def authenticate() -> Payment | Response:
         try:
-            payment = app.change(generation, lambda: sim.authenticate(payment_id, outcome=action))
+            return app.change(generation, lambda: sim.authenticate(payment_id, outcome=action))
         except PaymentUnexpectedState:  # authenticated through the API meanwhile
             return _bank_check(sim.get_payment(payment_id), secret, status=409)
-        used = True
+
+    return _once(app, payment_id, token, secret, authenticate)
+
+
+def _once(
+    app: Pages,
+    payment_id: str,
+    token: str,
+    secret: str,
+    attempt: Callable[[], Payment | Response],
+) -> Response:
+    """Run a form post's ``attempt`` once per form token: a repeat of a token already used
+    shows that post's result. ``attempt`` returns the changed payment (the token is then
+    used) or a page refusing the post (the token stays free)."""
+    tokens = app.tokens()
+    if not tokens.begin(payment_id, token):
+        return _after_pay(app.simulator.get_payment(payment_id), secret)
+    outcome: Payment | Response | None = None
+    try:
+        outcome = attempt()
     finally:
-        tokens.finish(payment_id, token, used=used)
-    return _after_pay(payment, secret)
+        tokens.finish(payment_id, token, used=isinstance(outcome, Payment))
+    return outcome if isinstance(outcome, Response) else _after_pay(outcome, secret)
 
 
 def _bank_check(
