@@ -25,6 +25,12 @@ FRONT_END = [
     "pytest_paysim.stripe.app",
     "pytest_paysim.stripe.events",
     "pytest_paysim.stripe.routes",
+    "pytest_paysim.stripe.resources",
+    "pytest_paysim.stripe.resources.charges",
+    "pytest_paysim.stripe.resources.common",
+    "pytest_paysim.stripe.resources.events",
+    "pytest_paysim.stripe.resources.payment_intents",
+    "pytest_paysim.stripe.resources.refunds",
     "pytest_paysim.stripe.views",
 ]
 """The dialect's front end over the core: it may import the core and the native front end's
@@ -56,8 +62,15 @@ def _module(name: str) -> ModuleType:
 
 
 def test_every_module_is_listed() -> None:
-    found = {f"pytest_paysim.stripe.{path.stem}" for path in PACKAGE.glob("*.py")}
-    assert found - {"pytest_paysim.stripe.__init__"} | {"pytest_paysim.stripe"} == set(MODULES)
+    found = {_name(path) for path in PACKAGE.rglob("*.py")}
+    assert found == set(MODULES)
+
+
+def _name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(("pytest_paysim", "stripe", *parts))
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -80,11 +93,14 @@ def test_the_examples_in_the_docstrings_run(name: str) -> None:
 
 
 def _path(name: str) -> Path:
-    stem = name.rpartition(".")[2]
-    return PACKAGE / ("__init__.py" if stem == "stripe" else f"{stem}.py")
+    parts = name.split(".")[2:]
+    package = PACKAGE.joinpath(*parts)
+    return package / "__init__.py" if package.is_dir() else package.with_suffix(".py")
 
 
-@pytest.mark.parametrize("path", [_path(name) for name in FRONT_END], ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "path", [_path(name) for name in FRONT_END], ids=lambda path: str(path.relative_to(PACKAGE))
+)
 def test_the_front_end_imports_no_sdk_and_no_pytest(path: Path) -> None:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom):

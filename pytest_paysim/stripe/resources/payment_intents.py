@@ -1,0 +1,287 @@
+"""Payment intents: create, retrieve, update, list, confirm, capture, cancel, and the 3-D Secure
+test helper. A declined confirmation is an answer, not an error: the failed charge and the
+intent's new state are kept, and the 402 body is stored under the idempotency key like any
+answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_paysim.core.models import Payment
+from pytest_paysim.core.outcomes import AUTHENTICATION_OUTCOMES
+from pytest_paysim.core.simulator import Simulator
+from pytest_paysim.errors import AmountTooLarge
+from pytest_paysim.stripe import forms, views
+from pytest_paysim.stripe.cards import decline_error
+from pytest_paysim.stripe.errors import PaymentIntentUnexpectedState, render_error, unexpected_state
+from pytest_paysim.stripe.resources import common
+from pytest_paysim.stripe.resources.common import Answer, Request
+
+__all__ = [
+    "INTENT_EXPANDS",
+    "authenticate_intent",
+    "cancel_intent",
+    "capture_intent",
+    "confirm_intent",
+    "create_intent",
+    "list_intents",
+    "retrieve_intent",
+    "update_intent",
+]
+
+_CAPTURE_METHODS = ("automatic", "automatic_async", "manual")
+_CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
+INTENT_EXPANDS = ("latest_charge", "payment_method")
+
+
+def create_intent(request: Request) -> Answer:
+    """``POST /v1/payment_intents`` (``confirm=true`` confirms at once)."""
+    params = request.params
+    forms.reject_unknown(
+        params,
+        (
+            "amount",
+            "currency",
+            "description",
+            "metadata",
+            "payment_method",
+            "customer",
+            "capture_method",
+            "confirm",
+            "return_url",
+            "receipt_email",
+            "payment_method_types",
+            "expand",
+        ),
+    )
+    expand = common.expand(params, INTENT_EXPANDS)
+    amount = forms.to_integer(
+        forms.require(params, "amount"), "amount", minimum=1, maximum=common.MAX_AMOUNT
+    )
+    currency = forms.to_string(forms.require(params, "currency"), "currency", max_length=3)
+    assert currency is not None
+    capture_method = "automatic"
+    if "capture_method" in params:
+        capture_method = forms.to_enum(params["capture_method"], "capture_method", _CAPTURE_METHODS)
+    confirm = forms.to_boolean(params["confirm"], "confirm") if "confirm" in params else False
+    attributes: dict[str, Any] = {"capture_method": capture_method}
+    if "receipt_email" in params:
+        attributes["receipt_email"] = common.string(params, "receipt_email", unsettable=True)
+    if "payment_method_types" in params:
+        attributes["payment_method_types"] = forms.to_string_list(
+            params["payment_method_types"], "payment_method_types"
+        )
+    payment = request.sim.create_payment(
+        amount=amount,
+        currency=currency,
+        description=common.string(params, "description", unsettable=True),
+        metadata=forms.merge_metadata({}, params["metadata"]) if "metadata" in params else None,
+        capture_method="manual" if capture_method == "manual" else "automatic",
+        return_url=common.string(params, "return_url"),
+        dialect="stripe",
+        payment_method=common.payment_method(params),
+        customer=common.string(params, "customer"),
+        attributes=attributes,
+    )
+    if confirm:
+        return _confirm(request.sim, payment, None, expand)
+    return common.intent_answer(payment, expand)
+
+
+def retrieve_intent(request: Request) -> Answer:
+    """``GET /v1/payment_intents/{id}``."""
+    forms.reject_unknown(request.params, ("expand", "client_secret"))
+    expand = common.expand(request.params, INTENT_EXPANDS)
+    return common.intent_answer(common.intent(request.sim, request.args["id"]), expand)
+
+
+def update_intent(request: Request) -> Answer:
+    """``POST /v1/payment_intents/{id}``: changes before confirmation only."""
+    params = request.params
+    forms.reject_unknown(
+        params,
+        (
+            "amount",
+            "currency",
+            "description",
+            "metadata",
+            "payment_method",
+            "customer",
+            "receipt_email",
+            "expand",
+        ),
+    )
+    expand = common.expand(params, INTENT_EXPANDS)
+    payment = common.intent(request.sim, request.args["id"])
+    status = views.status_of(payment)
+    allowed = ("requires_payment_method", "requires_confirmation")
+    if status not in allowed:
+        raise unexpected_state(
+            "updated", status, allowed, payment_intent=views.payment_intent(payment)
+        )
+    changes: dict[str, Any] = {}
+    if "amount" in params:
+        changes["amount"] = common.amount(params, "amount")
+    if "currency" in params:
+        changes["currency"] = (common.string(params, "currency", max_length=3) or "").lower()
+    if "description" in params:
+        changes["description"] = common.string(params, "description", unsettable=True)
+    if "metadata" in params:
+        changes["metadata"] = forms.merge_metadata(payment.metadata, params["metadata"])
+    if "payment_method" in params:
+        changes["payment_method"] = common.payment_method(params)
+    if "customer" in params:
+        changes["customer"] = common.string(params, "customer", unsettable=True)
+    if "receipt_email" in params:
+        changes["attributes"] = {
+            "receipt_email": common.string(params, "receipt_email", unsettable=True)
+        }
+    payment = request.sim.update_payment(payment.id, **changes)
+    return common.intent_answer(payment, expand)
+
+
+def list_intents(request: Request) -> Answer:
+    """``GET /v1/payment_intents``, newest first (``customer`` filters)."""
+    params = request.params
+    forms.reject_unknown(
+        params, ("limit", "starting_after", "ending_before", "customer", "expand", "created")
+    )
+    customer = common.string(params, "customer")
+    items = [
+        views.payment_intent(payment)
+        for payment in common.stripe_payments(request.sim)
+        if customer is None or payment.customer == customer
+    ]
+    return 200, common.page(items, params, "/v1/payment_intents")
+
+
+def confirm_intent(request: Request) -> Answer:
+    """``POST /v1/payment_intents/{id}/confirm``: a payment attempt; a decline is a 402 answer."""
+    params = request.params
+    forms.reject_unknown(params, ("payment_method", "return_url", "expand"))
+    expand = common.expand(params, INTENT_EXPANDS)
+    payment = common.intent(request.sim, request.args["id"])
+    method = common.payment_method(params)
+    return_url = common.string(params, "return_url")
+    return _confirm(request.sim, payment, method, expand, return_url=return_url)
+
+
+def _confirm(
+    sim: Simulator,
+    payment: Payment,
+    method: str | None,
+    expand: set[str],
+    *,
+    return_url: str | None = None,
+) -> Answer:
+    status = views.status_of(payment)
+    allowed = ("requires_payment_method", "requires_confirmation")
+    if status not in allowed:
+        raise unexpected_state(
+            "confirmed", status, allowed, payment_intent=views.payment_intent(payment)
+        )
+    method = method or payment.payment_method
+    if method is None:
+        raise PaymentIntentUnexpectedState(
+            "You cannot confirm this PaymentIntent because it's missing a payment method. To "
+            "confirm it, attach a payment method or pass one as `payment_method`.",
+            payment_intent=views.payment_intent(payment),
+        )
+    changes: dict[str, Any] = {"payment_method": method}
+    if return_url is not None:
+        changes["return_url"] = return_url
+    sim.update_payment(payment.id, **changes)
+    payment = sim.pay(payment.id, card_number=views.card_of(method).number)
+    if payment.status == "failed":
+        return _declined(payment)
+    return common.intent_answer(payment, expand)
+
+
+def _declined(payment: Payment) -> Answer:
+    """The 402 of a declined confirmation, as an answer (the attempt's changes are kept)."""
+    intent = views.payment_intent(payment)
+    error = intent["last_payment_error"] or {}
+    if error.get("code") == views.AUTHENTICATION_FAILURE:
+        rendered = render_error(
+            PaymentIntentUnexpectedState(error["message"], payment_intent=intent)
+        )
+        rendered.body["error"]["code"] = views.AUTHENTICATION_FAILURE
+        return rendered.status, rendered.body
+    declined = decline_error(
+        error.get("decline_code", "generic_decline"),
+        charge=error.get("charge"),
+        payment_intent=intent,
+        payment_method=error.get("payment_method"),
+    )
+    rendered = render_error(declined)
+    return rendered.status, rendered.body
+
+
+def capture_intent(request: Request) -> Answer:
+    """``POST /v1/payment_intents/{id}/capture``, from ``requires_capture`` only."""
+    params = request.params
+    forms.reject_unknown(params, ("amount_to_capture", "expand"))
+    expand = common.expand(params, INTENT_EXPANDS)
+    payment = common.intent(request.sim, request.args["id"])
+    status = views.status_of(payment)
+    if status != "requires_capture":
+        raise unexpected_state(
+            "captured", status, ("requires_capture",), payment_intent=views.payment_intent(payment)
+        )
+    amount = common.amount(params, "amount_to_capture")
+    if amount is not None and amount > payment.amount_capturable:
+        raise AmountTooLarge(
+            f"The amount to capture ({amount}) is greater than the amount capturable "
+            f"({payment.amount_capturable}).",
+            param="amount_to_capture",
+        )
+    return common.intent_answer(request.sim.capture(payment.id, amount=amount), expand)
+
+
+def cancel_intent(request: Request) -> Answer:
+    """``POST /v1/payment_intents/{id}/cancel``."""
+    params = request.params
+    forms.reject_unknown(params, ("cancellation_reason", "expand"))
+    expand = common.expand(params, INTENT_EXPANDS)
+    payment = common.intent(request.sim, request.args["id"])
+    reason = None
+    if "cancellation_reason" in params:
+        reason = forms.to_enum(
+            params["cancellation_reason"], "cancellation_reason", _CANCELLATION_REASONS
+        )
+    status = views.status_of(payment)
+    allowed = (
+        "requires_payment_method",
+        "requires_capture",
+        "requires_confirmation",
+        "requires_action",
+    )
+    if status not in allowed:
+        raise unexpected_state(
+            "canceled", status, allowed, payment_intent=views.payment_intent(payment)
+        )
+    return common.intent_answer(request.sim.cancel(payment.id, cancellation_reason=reason), expand)
+
+
+def authenticate_intent(request: Request) -> Answer:
+    """paysim's test helper: complete (``outcome=succeed``) or fail 3-D Secure of an intent in
+    ``requires_action``, as its hosted page does (what ``paysim.authenticate`` calls); the
+    intent comes back, a failed authentication too."""
+    params = request.params
+    forms.reject_unknown(params, ("outcome", "expand"))
+    expand = common.expand(params, INTENT_EXPANDS)
+    payment = common.intent(request.sim, request.args["id"])
+    outcome = "succeed"
+    if "outcome" in params:
+        outcome = forms.to_enum(params["outcome"], "outcome", AUTHENTICATION_OUTCOMES)
+    status = views.status_of(payment)
+    if status != "requires_action":
+        raise unexpected_state(
+            "authenticated",
+            status,
+            ("requires_action",),
+            payment_intent=views.payment_intent(payment),
+        )
+    # The intent, failed or not (200): the customer acted, the helper did not confirm.
+    return common.intent_answer(request.sim.authenticate(payment.id, outcome=outcome), expand)
