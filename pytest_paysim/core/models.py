@@ -140,6 +140,7 @@ class Payment:
     """One per confirmation attempt, oldest first (dialects with charges only)."""
     attributes: dict[str, Any] = field(default_factory=dict)
     """What a dialect keeps on the payment and the core never reads (JSON values)."""
+    _json: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def copy(self) -> Payment:
         """A copy to change: its own metadata and refund list (refunds never change)."""
@@ -183,6 +184,13 @@ class Payment:
     def webhook_url(self) -> str | None:
         """The per-payment webhook target from ``metadata.webhook_url``."""
         return self.metadata.get("webhook_url")
+
+    def to_json(self) -> bytes:
+        """:meth:`to_dict` as JSON, made once per record: the event of a change and the answer
+        to its request both show it (stored records are never changed, see the module)."""
+        if self._json is None:
+            self._json = dump_json(self.to_dict())
+        return self._json
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -10,11 +10,11 @@ never the API key: a restart gets its key from ``--api-key`` or the seed again::
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 
 from pytest_paysim.core.ids import IdGenerator, derive_seed
 from pytest_paysim.core.signing import (
+    RandomBytes,
     Scheme,
     generate_hmac_secret,
     generate_signing_key,
@@ -43,7 +43,7 @@ class Secrets:
     @classmethod
     def made(cls, *, seed: int, api_key: str | None) -> Secrets:
         """The secrets a seed gives (``api_key`` instead of the seed's key when given)."""
-        rng = IdGenerator(derive_seed(seed, "secrets")).random
+        rng = IdGenerator(derive_seed(seed, "secrets"))
         return cls(
             api_key=api_key or "sk_test_" + IdGenerator(derive_seed(seed, "api_key")).token(24),
             hmac_secret=generate_hmac_secret(rng),
@@ -66,7 +66,7 @@ class Secrets:
         still_valid = [s for s, expires in self.previous if expires > now and _kind(s) == kind]
         return (current, *still_valid)
 
-    def rotate(self, scheme: Scheme, rng: random.Random, *, now: float, grace: float) -> str:
+    def rotate(self, scheme: Scheme, rng: RandomBytes, *, now: float, grace: float) -> str:
         """Replace the secret of ``scheme``; the old one keeps signing for ``grace`` seconds."""
         self.previous.append((self.current(scheme), now + grace))
         if scheme == "ed25519":

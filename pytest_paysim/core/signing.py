@@ -33,7 +33,6 @@ import functools
 import hashlib
 import hmac
 import json
-import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol, get_args
@@ -49,6 +48,7 @@ __all__ = [
     "WEBHOOK_ID_HEADER",
     "WEBHOOK_SIGNATURE_HEADER",
     "WEBHOOK_TIMESTAMP_HEADER",
+    "RandomBytes",
     "Scheme",
     "delivery_headers",
     "generate_hmac_secret",
@@ -57,6 +57,13 @@ __all__ = [
     "sign",
     "verify",
 ]
+
+
+class RandomBytes(Protocol):
+    """Where secrets draw their bytes: ``random.Random`` or the simulator's seeded generator."""
+
+    def randbytes(self, n: int, /) -> bytes: ...
+
 
 Scheme = Literal["paysim", "standard", "ed25519"]
 SCHEMES: tuple[Scheme, ...] = get_args(Scheme)
@@ -434,12 +441,12 @@ def verify(
 # --------------------------------------------------------------------------- keys
 
 
-def generate_hmac_secret(rng: random.Random) -> str:
+def generate_hmac_secret(rng: RandomBytes) -> str:
     """A ``whsec_`` secret: base64 of 24 bytes from ``rng`` (deterministic for a seeded rng)."""
     return _HMAC_PREFIX + _b64encode(rng.randbytes(_HMAC_SECRET_BYTES))
 
 
-def generate_signing_key(rng: random.Random) -> str:
+def generate_signing_key(rng: RandomBytes) -> str:
     """A ``whsk_`` Ed25519 signing key: base64 of 32 private-key bytes from ``rng``."""
     return _SIGNING_KEY_PREFIX + _b64encode(rng.randbytes(_ED25519_KEY_BYTES))
 

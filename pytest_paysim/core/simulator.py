@@ -169,7 +169,7 @@ class Simulator:
         # failure takes back, and what a commit hands on.
         self._depth = 0
         self._undo: list[Callable[[], None]] = []
-        self._generators_saved: tuple[object, object] | None = None
+        self._generators_saved: tuple[tuple[int, int], tuple[int, int]] | None = None
         self._planned: list[DeliveryAttempt] = []
         self._made: list[DeliveryAttempt] = []
         self._log: list[DeliveryAttempt] = []
@@ -431,9 +431,9 @@ class Simulator:
         for step in reversed(self._undo):
             step()
         if self._generators_saved is not None:
-            ids_state, delivery_state = self._generators_saved
-            self._ids.random.setstate(ids_state)  # type: ignore[arg-type]
-            self._delivery_ids.random.setstate(delivery_state)  # type: ignore[arg-type]
+            ids_mark, delivery_mark = self._generators_saved
+            self._ids.rewind(ids_mark)
+            self._delivery_ids.rewind(delivery_mark)
         self._undo.clear()
         self._generators_saved = None
         self._planned.clear()
@@ -461,10 +461,7 @@ class Simulator:
 
     def _save_generators(self) -> None:
         if self._generators_saved is None:
-            self._generators_saved = (
-                self._ids.random.getstate(),
-                self._delivery_ids.random.getstate(),
-            )
+            self._generators_saved = (self._ids.mark(), self._delivery_ids.mark())
 
     # -- payments ----------------------------------------------------------------------------
 
@@ -830,18 +827,22 @@ class Simulator:
 
     def _emit(self, event_type: str, payment: Payment, refund: Refund | None = None) -> None:
         now = payment.updated_at  # the change's own time: the event and the payment agree
-        data: dict[str, Any] = {"object": payment.to_dict()}
-        if refund is not None:
-            data["refund"] = refund.to_dict()
         event_id = self._new_id("evt")
-        body = dump_json(
-            {
-                "id": event_id,
-                "object": "event",
-                "type": event_type,
-                "created_at": format_time(now),
-                "data": data,
-            }
+        # The payment's JSON is made once: the request's answer shows the same record.
+        refund_json = b',"refund":' + dump_json(refund.to_dict()) if refund is not None else b""
+        body = b"".join(
+            (
+                b'{"id":"',
+                event_id.encode(),
+                b'","object":"event","type":"',
+                event_type.encode(),
+                b'","created_at":"',
+                format_time(now).encode(),
+                b'","data":{"object":',
+                payment.to_json(),
+                refund_json,
+                b"}}",
+            )
         )
         event = Event(event_id, event_type, payment.id, now, body)
         self._store.add_event(event)
@@ -973,7 +974,7 @@ class Simulator:
             self._on_rollback(lambda: self._restore_secrets(before))
             return self._secrets.rotate(
                 self._settings.signature,
-                self._ids.random,
+                self._ids,
                 now=self.clock.now(),
                 grace=expires_in,
             )
@@ -987,7 +988,7 @@ class Simulator:
         """Register a webhook receiver; its secret suits the current signature scheme."""
         with self._atomic():
             self._save_generators()
-            rng = self._ids.random
+            rng = self._ids
             if self._settings.signature == "ed25519":
                 secret = generate_signing_key(rng)
             else:

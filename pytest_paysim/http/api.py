@@ -43,7 +43,7 @@ def openapi(ctx: RequestContext) -> tuple[int, Any]:
 
 
 def create_payment(ctx: RequestContext) -> tuple[int, Any]:
-    return 201, ctx.sim.create_payment(**ctx.body).to_dict()
+    return 201, ctx.sim.create_payment(**ctx.body).to_json()
 
 
 def list_payments(ctx: RequestContext) -> tuple[int, Any]:
@@ -58,7 +58,7 @@ def list_payments(ctx: RequestContext) -> tuple[int, Any]:
 
 
 def get_payment(ctx: RequestContext) -> tuple[int, Any]:
-    return 200, ctx.sim.get_payment(ctx.args["id"]).to_dict()
+    return 200, ctx.sim.get_payment(ctx.args["id"]).to_json()
 
 
 def pay_payment(ctx: RequestContext) -> tuple[int, Any]:
@@ -69,16 +69,16 @@ def pay_payment(ctx: RequestContext) -> tuple[int, Any]:
         card_number=body.get("card_number"),
         decline_code=body.get("decline_code"),
     )
-    return 200, payment.to_dict()
+    return 200, payment.to_json()
 
 
 def authenticate_payment(ctx: RequestContext) -> tuple[int, Any]:
     payment = ctx.sim.authenticate(ctx.args["id"], outcome=ctx.body["outcome"])
-    return 200, payment.to_dict()
+    return 200, payment.to_json()
 
 
 def capture_payment(ctx: RequestContext) -> tuple[int, Any]:
-    return 200, ctx.sim.capture(ctx.args["id"], amount=ctx.body.get("amount")).to_dict()
+    return 200, ctx.sim.capture(ctx.args["id"], amount=ctx.body.get("amount")).to_json()
 
 
 def refund_payment(ctx: RequestContext) -> tuple[int, Any]:
@@ -92,7 +92,7 @@ def cancel_payment(ctx: RequestContext) -> tuple[int, Any]:
     payment = ctx.sim.cancel(
         ctx.args["id"], cancellation_reason=ctx.body.get("cancellation_reason")
     )
-    return 200, payment.to_dict()
+    return 200, payment.to_json()
 
 
 def get_refund(ctx: RequestContext) -> tuple[int, Any]:

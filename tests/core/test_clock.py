@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import datetime, timezone
 
-from pytest_paysim.core.clock import Clock, format_time, parse_time
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pytest_paysim.core.clock import EARLIEST_TIME, LATEST_TIME, Clock, format_time, parse_time
 
 
 class Wall:
@@ -114,6 +118,21 @@ def test_listeners_are_called_on_every_change(clock: Clock) -> None:
 )
 def test_format_time(epoch: float, text: str) -> None:
     assert format_time(epoch) == text
+
+
+@settings(max_examples=500)
+@given(
+    st.one_of(
+        st.floats(min_value=EARLIEST_TIME, max_value=LATEST_TIME - 1),
+        st.integers(min_value=0, max_value=2**33).map(lambda whole: whole + 0.9999995),
+    )
+)
+def test_format_time_agrees_with_datetime(epoch: float) -> None:
+    # datetime rounds microseconds half to even; the fast path must show the same millisecond.
+    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    expected = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    assert format_time(epoch).lstrip("0") == expected.lstrip("0")
+    assert format_time(epoch) == format_time(epoch)  # the remembered last answer too
 
 
 @pytest.mark.parametrize(

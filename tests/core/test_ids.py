@@ -55,8 +55,8 @@ def test_ids_use_the_whole_alphabet() -> None:
 def test_same_seed_same_ids_across_runs() -> None:
     # Literal values: the same seed gives the same ids in every process and on every run.
     ids = IdGenerator(42)
-    assert ids.new("pay") == "pay_Xxrd3n4SNQf632S3PKg8Kxr0"
-    assert ids.token() == "aOavl7yZjYD2hVzQljynteW3"
+    assert ids.new("pay") == "pay_0SBrUlJ9xBs2h0qfci47fVYT"
+    assert ids.token() == "tC5b71g5BUSdKZ4Fa35biebl"
 
 
 def test_two_simulators_with_the_same_seed_agree() -> None:
@@ -151,3 +151,29 @@ def test_api_key_cannot_be_rebuilt_from_the_first_payment_id() -> None:
             chars.append(BASE62[digit])
         candidates.append("sk_test_" + "".join(chars))
     assert sim.api_key not in candidates
+
+
+@pytest.mark.parametrize("draws", [0, 1, 170, 171, 500])
+def test_rewind_draws_the_same_again_across_blocks(draws: int) -> None:
+    ids = IdGenerator(7)
+    for _ in range(draws):
+        ids.token()
+    mark = ids.mark()
+    first = [ids.new("pay"), ids.randbytes(5000).hex(), str(ids.chance(0.5)), ids.token(8)]
+    ids.rewind(mark)
+    again = [ids.new("pay"), ids.randbytes(5000).hex(), str(ids.chance(0.5)), ids.token(8)]
+    assert again == first
+    assert ids.mark() != mark
+
+
+def test_a_stream_is_the_same_whatever_the_sizes_of_its_draws() -> None:
+    whole = IdGenerator(3).randbytes(10_000)
+    pieces = IdGenerator(3)
+    assert b"".join(pieces.randbytes(size) for size in (1, 4095, 1, 4096, 1807)) == whole
+
+
+def test_chance_follows_its_probability() -> None:
+    ids = IdGenerator(11)
+    assert not any(ids.chance(0.0) for _ in range(1000))
+    assert all(ids.chance(1.0) for _ in range(1000))
+    assert 2700 < sum(ids.chance(0.3) for _ in range(10_000)) < 3300
