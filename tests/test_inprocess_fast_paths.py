@@ -174,6 +174,45 @@ def test_a_tests_own_responses_mock_still_answers_other_urls() -> None:
         assert requests.get("https://other.example/x", timeout=5).json() == {"mine": True}
 
 
+def test_a_routed_url_skips_the_environments_proxies_and_others_keep_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A proxy that cannot be reached: a routed call must not need it, any other URL still
+    # gets it from the environment as requests gives it.
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nowhere/ca.pem")
+    session = requests.Session()
+    original = requests.Session.merge_environment_settings
+    routes = InProcessRouter()
+    routes.route(BASE, echo)
+    try:
+        assert session.get(BASE + "/status/201", timeout=5).status_code == 201
+        routed = session.merge_environment_settings(BASE + "/x", {}, None, None, None)
+        other = session.merge_environment_settings("https://other.example/", {}, None, None, None)
+    finally:
+        routes.stop()
+    assert routed == {"proxies": {}, "stream": False, "verify": True, "cert": None}
+    assert other["proxies"]["https"] == "http://127.0.0.1:9"
+    assert other["verify"] == "/nowhere/ca.pem"
+    assert requests.Session.merge_environment_settings is original
+
+
+def test_netrc_credentials_still_reach_a_routed_call(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine gw.example login user password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    routes = InProcessRouter()
+    routes.route(BASE, echo)
+    try:
+        seen = requests.get(BASE + "/v1/x", timeout=5).json()
+    finally:
+        routes.stop()
+    assert seen["HTTP_AUTHORIZATION"] == "Basic dXNlcjpzZWNyZXQ="
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[PaysimServer]:
     with PaysimServer(seed=3) as running:
