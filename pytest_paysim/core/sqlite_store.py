@@ -1,41 +1,37 @@
-"""The persistent store: the same records as ``MemoryStore``, in one SQLite file (WAL).
+"""The persistent store: the records of ``MemoryStore``, kept in a SQLite file (WAL) as well.
 
-``paysim serve --db FILE`` and ``PaysimServer(db=FILE)`` use it. Each simulator operation runs
-inside one ``transaction()``, so a payment, its refund, its event, the idempotency record of
-the request and the planned webhook deliveries are written together or not at all; after a
-kill and a restart on the same file everything a client got an answer for is there, and
+``paysim serve --db FILE`` and ``PaysimServer(db=FILE)`` use it. The records live in memory,
+as in ``MemoryStore`` (which this store is, plus the file): reads never touch the file, and a
+request costs the same with a thousand or a million stored records. The file is their journal:
+each operation's changes — a payment, its refund, its event, the idempotency record of the
+request, the planned webhook deliveries — are appended to it in one SQLite transaction when the
+operation commits, or not at all. Opening the file replays the journal, so after a kill at any
+moment and a restart on the same file every answered request's effects are there and
 ``pending_deliveries()`` hands back the outbox::
 
     store = SqliteStore(Path("paysim.sqlite"))
     with store.transaction():
-        store.save_payment(payment)
+        store.save_payment(payment)   # in memory now, in the file when the block ends
     store.close()
 
-A transaction costs one ``BEGIN IMMEDIATE`` and one ``COMMIT`` around its writes, and nothing
-when it only reads: ``BEGIN IMMEDIATE`` is sent with its first write (before it, the store's
-lock, held for the whole transaction, already keeps every other thread out, and one file is
-for one server). Each write is one statement, prepared once: every statement's text is a
-constant, so ``sqlite3``'s statement cache (``_CACHED_STATEMENTS``, twice the texts the store
-has) keeps them all. A create is 7 statements: the idempotency lookup, then ``BEGIN IMMEDIATE``,
-one ``INSERT`` each for the payment, its event, its delivery attempt and the stored answer,
-and ``COMMIT``. ``tests/persistence/test_sqlite_statements.py`` pins each operation's list.
+Why a journal rather than a table per record with its indexes: a commit writes every B-tree
+it touches, and an indexed table per record made a create write about 18 WAL pages across
+14 B-trees, at 0.5 x the memory store's speed. Appending one row to one table writes one or
+two pages, with one statement (``docs/performance.md``, section 8). The costs: the records
+are in memory (as with the memory store), and opening a file reads all of it. A record
+changed many times is in the journal once per change; opening a file whose journal holds more
+than twice the changes it needs rewrites it with one change per record.
 
-Records are kept as columns, one per field (a dict or list field as JSON), so saving one binds
-values instead of serialising it and loading one builds it from the row. Every table has an
-``INTEGER PRIMARY KEY`` sequence (no ``AUTOINCREMENT``, which costs a write to
-``sqlite_sequence`` per insert: the number of a deleted newest row may come again, and no page
-holds a deleted row), so a page is an index range: newest first,
-``starting_after`` resolved to its sequence once, ``WHERE seq < ? ORDER BY seq DESC LIMIT
-?``; lookups and list filters each have an index. A request costs the same with a thousand or
-a million stored payments. A delivery attempt whose body is its event's (all of them, as the
-simulator works) keeps no copy of it: the store remembers the bodies of the events it added or
-read lately and compares with those (the same object, as a rule), and asks the file only about
-an event it does not remember.
-
-Records come back as fresh objects (the simulator changes the payment it got, then saves it),
-except that inside one transaction ``get_payment`` returns the object saved or read earlier in
-that transaction, as ``MemoryStore`` does: an operation that reads a payment twice sees its own
-changes. The webhook endpoints are read from the file once and kept until one changes.
+A journal row is one operation: ``changes`` is a JSON array of ``[kind, values]`` entries,
+``kind`` naming the record type (or a deletion) and ``values`` the record's fields in their
+order; an event, an idempotency record or a delivery attempt adds the length of its ``bytes``
+body, and the bodies follow one another in the row's ``bodies`` (raw bytes, so a body costs a
+copy, not an escape). An attempt whose body is its event's, which every attempt's is, keeps
+none: the bytes are kept once. A commit is that one ``INSERT``, which SQLite makes a
+transaction of its own; ``BEGIN IMMEDIATE`` and ``COMMIT`` are sent only when settings or a
+``clear()`` go with it. ``tests/persistence/test_sqlite_statements.py`` pins each
+operation's statements. ``clear()`` empties the journal. Settings (the seed and the secrets'
+inputs, never the API key itself) are a table of their own.
 
 Durability: ``synchronous=NORMAL`` by default. In WAL mode a commit is written to the WAL file
 before ``COMMIT`` returns, and only the ``fsync`` is skipped; a killed process (SIGKILL, a crash,
@@ -46,24 +42,19 @@ never corrupt the file. Pass ``synchronous="FULL"`` to survive those too, at the
 ``fsync`` of each) are run by a thread of the store, with a connection of its own, every
 ``_CHECKPOINT_EVERY`` commits, so a request does not wait for one; only when writes never pause
 and the WAL passes ``_WAL_PAGES_LIMIT`` pages does the thread hold requests back while it copies
-the last commits (see ``_Checkpointer``). A checkpoint changes nothing a reader sees, and one
-cut short by a kill is redone on the next start.
-
-One connection serves every thread (the checkpoint thread has its own, and only checkpoints
-with it); a lock of the store's own serialises its use (the
-simulator's lock already does for writes, but some reads run without it) and is held for a
-whole transaction, so no reader sees a transaction half done. One file is for one server at a
-time.
+the last commits (see ``_Checkpointer``). One file is for one server at a time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,234 +67,134 @@ from pytest_paysim.core.models import (
     Refund,
     WebhookEndpoint,
 )
-from pytest_paysim.errors import ConfigurationError, unknown_starting_after
+from pytest_paysim.core.store import MemoryStore
+from pytest_paysim.errors import ConfigurationError
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Stored in ``PRAGMA user_version``; a file of another version is refused, not migrated.
 
 5: records as columns instead of JSON, no ``AUTOINCREMENT``, idempotency records in a rowid
 table.
 6: dialects: a ``dialect`` column on payments, events and deliveries, the Stripe fields of a
-payment and a refund, a charges table."""
+payment and a refund, a charges table.
+7: one journal of every change instead of a table per record (records live in memory)."""
 
 _SYNCHRONOUS = ("NORMAL", "FULL")
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
-_CACHED_STATEMENTS = 160
-"""Prepared statements kept by the connection: about twice the distinct texts the store sends
-(74, every list filter and ``limit`` included; a test counts them)."""
-_CHECKPOINT_EVERY = 100
-"""Commits between two checkpoints of the checkpoint thread (a create writes ~17 WAL pages)."""
+_CHECKPOINT_EVERY = 200
+"""Commits between two checkpoints of the checkpoint thread (a create writes 1-2 WAL pages)."""
 _WAL_PAGES_LIMIT = 4000
 """WAL pages (16 MiB) past which the checkpoint thread copies the rest holding the store's lock:
 writes that never pause leave it no moment to copy the whole WAL, and only a whole copy lets
 the WAL start over."""
-_REMEMBERED_BODIES = 512
-"""Event bodies kept to tell a delivery attempt that carries its event's body."""
+_COMPACT_ABOVE = 1000
+"""Changes below which opening never rewrites the journal."""
+_COMPACT_ROW = 500
+"""Records a row of a rewritten journal holds."""
 
-# Columns are in the order of the record's fields (a test checks it); a column without a type
-# keeps a value as it was given (no conversion to text or number). ``seq`` orders pages.
 _SCHEMA = """
-CREATE TABLE payments (
+CREATE TABLE journal (
     seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    amount, currency, client_secret, payment_url, created_at, updated_at, capture_method,
-    status TEXT NOT NULL,
-    description,
-    metadata,  -- JSON object
-    return_url, amount_capturable, amount_captured, amount_refunded, failure_code, decline_code,
-    failure_message, cancellation_reason,
-    refunds,  -- JSON array of refunds, each an array of the refund's fields
-    authentication_url, decline_after_authentication,
-    dialect TEXT NOT NULL,
-    payment_method, customer, canceled_at,
-    charges,  -- JSON array of charges, each an array of the charge's fields
-    attributes  -- JSON object
+    changes TEXT NOT NULL,  -- JSON array of one operation's changes, in their order
+    bodies BLOB  -- the changes' bytes fields, one after the other
 );
-CREATE INDEX payments_by_status ON payments (status, seq);
-CREATE INDEX payments_by_dialect ON payments (dialect, seq);
-
-CREATE TABLE refunds (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    payment_id, amount, currency, reason, status, created_at, charge_id,
-    metadata  -- JSON object
-);
-
-CREATE TABLE charges (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    payment_id, amount, currency, status, created_at, payment_method, captured,
-    amount_captured, amount_refunded, failure_code, decline_code, failure_message,
-    three_d_secure
-);
-
-CREATE TABLE events (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    payment_id TEXT NOT NULL,
-    created_at,
-    body BLOB NOT NULL,
-    dialect TEXT NOT NULL
-);
-CREATE INDEX events_by_dialect ON events (dialect, seq);
-CREATE INDEX events_by_type ON events (type, seq);
-CREATE INDEX events_by_payment ON events (payment_id, seq);
-
-CREATE TABLE idempotency (
-    scope TEXT NOT NULL,
-    key TEXT NOT NULL,
-    fingerprint, status, body, created_at,
-    UNIQUE (scope, key)
-);
-
-CREATE TABLE endpoints (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    url,
-    enabled_events,  -- JSON array
-    secret, created_at
-);
-
-CREATE TABLE deliveries (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    event_id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    payment_id TEXT NOT NULL,
-    url, endpoint_id, attempt, due_at, generation,
-    headers,  -- JSON object
-    status_code, error, succeeded, sent_at, next_attempt_at, response_body, signed_with, dialect,
-    body BLOB  -- NULL: the same bytes as its event's body (stored once, there)
-);
-CREATE INDEX deliveries_by_event ON deliveries (event_id, seq);
-CREATE INDEX deliveries_by_type ON deliveries (type, seq);
-CREATE INDEX deliveries_by_payment ON deliveries (payment_id, seq);
-CREATE INDEX deliveries_pending ON deliveries (seq) WHERE sent_at IS NULL;
-
 CREATE TABLE settings (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 """
 
-_RECORD_TABLES = (
-    "payments",
-    "refunds",
-    "charges",
-    "events",
-    "idempotency",
-    "endpoints",
-    "deliveries",
-)
+_APPEND = "INSERT INTO journal (changes, bodies) VALUES (?, ?)"
+_SAVE_SETTING = "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)"
+
+_JSON = json.JSONEncoder(separators=(",", ":"))
+"""One encoder for every row (ASCII: a lone surrogate that reached a record still round-trips)."""
 
 
-def _upsert(table: str, columns: str, key: str, *, last: str | None = None) -> str:
-    """``INSERT`` of ``columns`` (numbered parameters in order), or an update of every column
-    of the row with the same ``key``; ``last`` replaces the last value."""
-    names = [name.strip() for name in columns.split(",")]
-    values = [f"?{number}" for number in range(1, len(names) + 1)]
-    if last is not None:
-        values[-1] = last
-    keys = {name.strip() for name in key.split(",")}
-    updates = ", ".join(f"{name} = excluded.{name}" for name in names if name not in keys)
-    return (
-        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)}) "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    )
+@dataclass(frozen=True)
+class _Codec:
+    """How one record type becomes a journal row and back."""
+
+    kind: str
+    record_type: type
+    fields: tuple[str, ...]
+    body: str | None = None
+    """The ``bytes`` field kept in the ``body`` column."""
+    nested: tuple[tuple[str, _Codec], ...] = ()
+    """List fields of other records (a payment's refunds and charges)."""
+
+    @classmethod
+    def of(
+        cls, kind: str, record_type: type, *, body: str | None = None, **nested: _Codec
+    ) -> _Codec:
+        fields = tuple(f.name for f in dataclasses.fields(record_type) if f.init)
+        return cls(kind, record_type, fields, body, tuple(nested.items()))
+
+    def values(self, record: Any) -> list[Any]:
+        values = [getattr(record, name) for name in self.fields if name != self.body]
+        for name, codec in self.nested:
+            position = self._position(name)
+            values[position] = [codec.values(item) for item in values[position]]
+        return values
+
+    def record(self, values: list[Any], body: bytes | None = None) -> Any:
+        for name, codec in self.nested:
+            position = self._position(name)
+            values[position] = [codec.record(item) for item in values[position]]
+        if self.body is not None:
+            values.insert(self.fields.index(self.body), b"" if body is None else body)
+        return self.record_type(*values)
+
+    def _position(self, name: str) -> int:
+        """The place of ``name`` among the values (the body field is not one of them)."""
+        position = self.fields.index(name)
+        if self.body is not None and self.fields.index(self.body) < position:
+            position -= 1
+        return position
 
 
-_PAYMENT_COLUMNS = (
-    "id, amount, currency, client_secret, payment_url, created_at, updated_at, capture_method, "
-    "status, description, metadata, return_url, amount_capturable, amount_captured, "
-    "amount_refunded, failure_code, decline_code, failure_message, cancellation_reason, refunds, "
-    "authentication_url, decline_after_authentication, dialect, payment_method, customer, "
-    "canceled_at, charges, attributes"
-)
-_REFUND_COLUMNS = (
-    "id, payment_id, amount, currency, reason, status, created_at, charge_id, metadata"
-)
-_CHARGE_COLUMNS = (
-    "id, payment_id, amount, currency, status, created_at, payment_method, captured, "
-    "amount_captured, amount_refunded, failure_code, decline_code, failure_message, "
-    "three_d_secure"
-)
-_EVENT_COLUMNS = "id, type, payment_id, created_at, body, dialect"
-_IDEMPOTENCY_COLUMNS = "scope, key, fingerprint, status, body, created_at"
-_ENDPOINT_COLUMNS = "id, url, enabled_events, secret, created_at"
-_DELIVERY_COLUMNS = (
-    "id, event_id, type, payment_id, url, endpoint_id, attempt, due_at, generation, headers, "
-    "status_code, error, succeeded, sent_at, next_attempt_at, response_body, signed_with, dialect, "
-    "body"
-)
+_REFUND = _Codec.of("refund", Refund)
+_CHARGE = _Codec.of("charge", Charge)
+_PAYMENT = _Codec.of("payment", Payment, refunds=_REFUND, charges=_CHARGE)
+_EVENT = _Codec.of("event", Event, body="body")
+_IDEMPOTENCY = _Codec.of("idempotency", IdempotencyRecord, body="body")
+_ENDPOINT = _Codec.of("endpoint", WebhookEndpoint)
+_DELIVERY = _Codec.of("delivery", DeliveryAttempt, body="body")
+_CODECS = {
+    codec.kind: codec
+    for codec in (_REFUND, _CHARGE, _PAYMENT, _EVENT, _IDEMPOTENCY, _ENDPOINT, _DELIVERY)
+}
+_DELETE_IDEMPOTENCY = "-idempotency"
+_DELETE_ENDPOINT = "-endpoint"
 
-_SAVE_PAYMENT = _upsert("payments", _PAYMENT_COLUMNS, "id")
-_SAVE_REFUND = _upsert("refunds", _REFUND_COLUMNS, "id")
-_SAVE_CHARGE = _upsert("charges", _CHARGE_COLUMNS, "id")
-_ADD_EVENT = _upsert("events", _EVENT_COLUMNS, "id")
-_SAVE_IDEMPOTENCY = _upsert("idempotency", _IDEMPOTENCY_COLUMNS, "scope, key")
-_SAVE_ENDPOINT = _upsert("endpoints", _ENDPOINT_COLUMNS, "id")
-_SAVE_DELIVERY = _upsert("deliveries", _DELIVERY_COLUMNS, "id")
-"""The body parameter is NULL when the body is its event's (known to the store)."""
-_SAVE_DELIVERY_CHECKED = _upsert(
-    "deliveries",
-    _DELIVERY_COLUMNS,
-    "id",
-    last="CASE WHEN ?19 = (SELECT body FROM events WHERE id = ?2) THEN NULL ELSE ?19 END",
-)
-"""For an attempt of an event the store does not remember: the file tells whether the body is
-the event's."""
-
-_GET_PAYMENT = f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = ?"
-_GET_REFUND = f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE id = ?"
-_GET_CHARGE = f"SELECT {_CHARGE_COLUMNS} FROM charges WHERE id = ?"
-_GET_EVENT = f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?"
-_GET_IDEMPOTENCY = f"SELECT {_IDEMPOTENCY_COLUMNS} FROM idempotency WHERE scope = ? AND key = ?"
-_GET_ENDPOINT = f"SELECT {_ENDPOINT_COLUMNS} FROM endpoints WHERE id = ?"
-_EVENTS_OF = f"SELECT {_EVENT_COLUMNS} FROM events WHERE payment_id = ? ORDER BY seq"
-_LIST_ENDPOINTS = f"SELECT {_ENDPOINT_COLUMNS} FROM endpoints ORDER BY seq"
-_DELIVERIES = (
-    "SELECT "
-    + ", ".join(f"d.{name.strip()}" for name in _DELIVERY_COLUMNS.split(",")[:-1])
-    + ", d.body IS NULL, coalesce(d.body, e.body) "
-    "FROM deliveries AS d LEFT JOIN events AS e ON e.id = d.event_id"
-)
-"""Delivery attempts with their body (kept once, with the event, when it is the same), and
-whether it is the event's."""
-
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-"""One encoder for every JSON column (``json.dumps`` with options makes one a call)."""
+_Change = list[Any]
+"""``[kind, values]``, or ``[kind, values, length]`` for a record whose ``bytes`` field is the
+next ``length`` bytes of its row's ``bodies``."""
 
 
-class SqliteStore:
-    """The simulator's records in a SQLite file; the same interface as ``MemoryStore``."""
+class SqliteStore(MemoryStore):
+    """The simulator's records in memory and in a SQLite file; the interface of ``MemoryStore``."""
 
     def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
         if synchronous.upper() not in _SYNCHRONOUS:
             raise ConfigurationError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
+        super().__init__()
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._depth = 0
-        self._begun = False
-        """Whether the running transaction has sent ``BEGIN IMMEDIATE`` (it has written)."""
-        self._payments: dict[str, Payment] = {}
-        """Payments read or saved in the running transaction (what ``get_payment`` returns)."""
-        self._bodies: dict[str, bytes] = {}
-        """Bodies of events added or read lately, by event id (as stored in the file)."""
-        self._endpoints: list[Any] | None = None
-        """The rows of every webhook endpoint, once read; None when one changed since."""
+        self._changes: list[_Change] | None = None
+        """The running transaction's changes, its journal row (None outside one)."""
+        self._bodies: list[bytes] = []
+        """The bytes fields of those changes, in order."""
+        self._settings_written: dict[str, str] = {}
+        self._cleared = False
         self._commits = 0
         self._checkpointer: _Checkpointer | None = None
         _create_private(self.path)
         try:
             self._conn = sqlite3.connect(
-                str(self.path),
-                check_same_thread=False,
-                isolation_level=None,
-                timeout=10.0,
-                cached_statements=_CACHED_STATEMENTS,
+                str(self.path), check_same_thread=False, isolation_level=None, timeout=10.0
             )
         except sqlite3.Error as error:
             raise ConfigurationError(
@@ -311,6 +202,7 @@ class SqliteStore:
             ) from None
         try:
             self._setup(synchronous.upper())
+            self._load()
         except sqlite3.Error as error:
             self._conn.close()
             raise ConfigurationError(
@@ -331,9 +223,6 @@ class SqliteStore:
         conn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
         # Checkpoints run in a thread of their own (see _Checkpointer), never in a commit.
         conn.execute("PRAGMA wal_autocheckpoint=0")
-        # 64 MiB of page cache (the default is 2 MiB), so the indexes of a large store stay in
-        # memory and a lookup costs the same at 100k payments as at 1k.
-        conn.execute("PRAGMA cache_size=-65536")
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -363,79 +252,146 @@ class SqliteStore:
             conn.execute("ROLLBACK")
             raise
 
+    def _load(self) -> None:
+        """Replay the journal into memory; rewrite it when most of its changes are superseded."""
+        changes = 0
+        for seq, text, bodies in self._conn.execute(
+            "SELECT seq, changes, bodies FROM journal ORDER BY seq"
+        ):
+            try:
+                offset = 0
+                for change in json.loads(text):
+                    body: bytes | None = None
+                    if len(change) > 2:
+                        body = bodies[offset : offset + change[2]]
+                        offset += change[2]
+                    self._replay(change[0], change[1], body)
+                    changes += 1
+            except (ValueError, TypeError, KeyError, IndexError) as error:
+                raise ConfigurationError(
+                    f"{str(self.path)!r} has a damaged journal row ({seq}): {error!r}"
+                ) from None
+        for name, value in self._conn.execute("SELECT name, value FROM settings"):
+            MemoryStore.set_setting(self, name, value)
+        live = list(self._live_changes())
+        if changes > _COMPACT_ABOVE and changes > 2 * len(live):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("DELETE FROM journal")
+                for start in range(0, len(live), _COMPACT_ROW):
+                    self._conn.execute(_APPEND, _row(live[start : start + _COMPACT_ROW]))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def _replay(self, kind: str, values: list[Any], body: bytes | None) -> None:
+        if kind == _DELETE_IDEMPOTENCY:
+            MemoryStore.delete_idempotency(self, values[0], values[1])
+        elif kind == _DELETE_ENDPOINT:
+            MemoryStore.delete_endpoint(self, values[0])
+        elif kind == "delivery":
+            if body is None:
+                event = self.get_event(values[1])
+                body = None if event is None else event.body
+            MemoryStore.save_delivery(self, _DELIVERY.record(values, body))
+        elif kind == "event":
+            MemoryStore.add_event(self, _EVENT.record(values, body))
+        else:
+            codec = _CODECS[kind]
+            saver = getattr(MemoryStore, f"save_{kind}")
+            saver(self, codec.record(values, body))
+
+    def _live_changes(self) -> Iterator[tuple[_Change, bytes | None]]:
+        """One change per stored record, events before their deliveries, in stored order."""
+        records: Iterable[tuple[_Codec, Any]] = (
+            *((_PAYMENT, payment) for payment in self._payments.values()),
+            *((_REFUND, refund) for refund in self._refunds.values()),
+            *((_CHARGE, charge) for charge in self._charges.values()),
+            *((_EVENT, event) for event in self._events.values()),
+            *((_IDEMPOTENCY, record) for record in self._idempotency.values()),
+            *((_ENDPOINT, endpoint) for endpoint in self._endpoints.values()),
+            *((_DELIVERY, attempt) for attempt in self._deliveries.values()),
+        )
+        for codec, record in records:
+            yield self._change(codec, record)
+
+    def _change(self, codec: _Codec, record: Any) -> tuple[_Change, bytes | None]:
+        if codec.body is None:
+            return [codec.kind, codec.values(record)], None
+        body: bytes = getattr(record, codec.body)
+        if codec is _DELIVERY:
+            event = self.get_event(record.event_id)
+            if event is not None and (event.body is body or event.body == body):
+                return [codec.kind, codec.values(record)], None  # kept once, with the event
+        return [codec.kind, codec.values(record), len(body)], body
+
     # -- transactions and lifecycle ------------------------------------------------------------
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """One ``BEGIN IMMEDIATE`` (sent with the first write) ... ``COMMIT``; an exception
-        rolls everything back. Nested calls join the outer transaction."""
+        """Changes in memory at once and in the file when the outermost block ends: one
+        ``BEGIN IMMEDIATE``, an ``INSERT`` per change, ``COMMIT``. An exception, or a failed
+        write of the file, takes everything back in both. Nested calls join the outer one."""
         with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._depth = 1
-            try:
+            if self._changes is not None:
                 yield
+                return
+            self._changes = []
+            try:
+                with super().transaction():
+                    yield
+                    self._write()
+            finally:
+                self._changes = None
+                self._bodies = []
+                self._settings_written = {}
+                self._cleared = False
+
+    def _write(self) -> None:
+        changes, settings = self._changes, self._settings_written
+        if not changes and not settings and not self._cleared:
+            return  # it only read
+        conn = self._conn
+        if changes and not settings and not self._cleared:
+            # One statement: SQLite makes it a transaction of its own (no BEGIN, no COMMIT).
+            conn.execute(_APPEND, (_JSON.encode(changes), b"".join(self._bodies)))
+        else:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if self._cleared:
+                    conn.execute("DELETE FROM journal")
+                if changes:
+                    conn.execute(_APPEND, (_JSON.encode(changes), b"".join(self._bodies)))
+                if settings:
+                    conn.executemany(_SAVE_SETTING, settings.items())
+                conn.execute("COMMIT")
             except BaseException:
-                self._end(rolled_back=True)
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            self._end(rolled_back=False)
-
-    def _begin(self) -> None:
-        """Start the running transaction's writes (call under the lock)."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        self._begun = True
-
-    def _end(self, *, rolled_back: bool) -> None:
-        begun = self._begun
-        self._depth = 0
-        self._begun = False
-        self._payments.clear()
-        if not begun:
-            return  # it only read: nothing to commit or take back
-        if rolled_back:
-            self._undo()
-            return
-        try:
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._undo()
-            raise
-        self._committed()
-
-    def _undo(self) -> None:
-        """Roll back, and forget what the store remembers of records written meanwhile."""
-        self._bodies.clear()
-        self._endpoints = None
-        if self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
-
-    def _committed(self) -> None:
         self._commits += 1
         if self._commits >= _CHECKPOINT_EVERY and self._checkpointer is not None:
             self._commits = 0
             self._checkpointer.request()
 
-    def _write(self, sql: str, params: Sequence[Any]) -> None:
-        with self._lock:
-            if self._depth and not self._begun:
-                self._begin()
-            self._conn.execute(sql, params)
-            if not self._depth:
-                self._committed()  # a write outside a transaction commits at once
+    def _log(self, change: _Change, body: bytes | None = None) -> None:
+        if self._changes is None:
+            with self.transaction():  # a change outside a transaction commits at once
+                self._log(change, body)
+            return
+        self._changes.append(change)
+        if body is not None:
+            self._bodies.append(body)
 
     def clear(self) -> None:
         """Remove every record (settings stay)."""
         with self.transaction():
-            for table in _RECORD_TABLES:
-                self._write(f"DELETE FROM {table}", ())
-            self._payments.clear()
+            super().clear()
+            assert self._changes is not None
+            self._changes.clear()  # the journal is emptied first: earlier rows would go too
             self._bodies.clear()
-            self._endpoints = None
+            self._cleared = True
 
     def close(self) -> None:
         """Close the connection; a clean close also folds the WAL file into the database."""
@@ -445,11 +401,8 @@ class SqliteStore:
         if checkpointer is not None:
             checkpointer.close()
         with self._lock:
-            if self._depth and self._conn.in_transaction:
+            if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
-            self._depth = 0
-            self._begun = False
-            self._payments.clear()
             self._conn.close()
 
     def trace(self, callback: Callable[[str], object] | None) -> None:
@@ -459,287 +412,48 @@ class SqliteStore:
         with self._lock:
             self._conn.set_trace_callback(callback)
 
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchone()
-
-    def _page(
-        self,
-        table: str,
-        columns: str,
-        where: list[str],
-        params: list[Any],
-        limit: int,
-        starting_after: str | None,
-    ) -> tuple[list[Any], bool]:
-        """Rows newest first after ``starting_after``; one more than ``limit`` tells has_more."""
-        with self._lock:
-            if starting_after is not None:
-                row = self._conn.execute(
-                    f"SELECT seq FROM {table} WHERE id = ?",
-                    (starting_after,),
-                ).fetchone()
-                if row is None:
-                    raise unknown_starting_after(starting_after)
-                where = [*where, "seq < ?"]
-                params = [*params, row[0]]
-            clause = f" WHERE {' AND '.join(where)}" if where else ""
-            rows = self._conn.execute(
-                f"SELECT {columns} FROM {table}{clause} ORDER BY seq DESC LIMIT ?",
-                [*params, limit + 1],
-            ).fetchall()
-        return rows[:limit], len(rows) > limit
-
-    # -- payments and refunds ------------------------------------------------------------------
-
-    def get_payment(self, payment_id: str) -> Payment | None:
-        with self._lock:
-            cached = self._payments.get(payment_id)
-            if cached is not None:
-                return cached
-            row = self._conn.execute(_GET_PAYMENT, (payment_id,)).fetchone()
-            if row is None:
-                return None
-            payment = _payment(row)
-            if self._depth:
-                self._payments[payment_id] = payment
-            return payment
+    # -- changes: in memory (MemoryStore), then a journal row ------------------------------------
 
     def save_payment(self, payment: Payment) -> None:
-        with self._lock:
-            self._write(_SAVE_PAYMENT, _payment_row(payment))
-            if self._depth:
-                self._payments[payment.id] = payment
-
-    def list_payments(
-        self,
-        *,
-        limit: int,
-        starting_after: str | None,
-        status: str | None,
-        dialect: str | None = None,
-    ) -> tuple[list[Payment], bool]:
-        where, params = ([], []) if status is None else (["status = ?"], [status])
-        if dialect is not None:
-            where.append("dialect = ?")
-            params.append(dialect)
-        rows, has_more = self._page(
-            "payments", _PAYMENT_COLUMNS, where, params, limit, starting_after
-        )
-        return [_payment(row) for row in rows], has_more
-
-    def count_payments(self) -> int:
-        row = self._one("SELECT count(*) FROM payments")
-        return int(row[0])
-
-    def get_refund(self, refund_id: str) -> Refund | None:
-        row = self._one(_GET_REFUND, (refund_id,))
-        return None if row is None else _refund(row)
+        super().save_payment(payment)
+        self._log(*self._change(_PAYMENT, payment))
 
     def save_refund(self, refund: Refund) -> None:
-        self._write(_SAVE_REFUND, _refund_row(refund))
-
-    def get_charge(self, charge_id: str) -> Charge | None:
-        row = self._one(_GET_CHARGE, (charge_id,))
-        return None if row is None else _charge(row)
+        super().save_refund(refund)
+        self._log(*self._change(_REFUND, refund))
 
     def save_charge(self, charge: Charge) -> None:
-        self._write(_SAVE_CHARGE, _charge_row(charge))
-
-    # -- events --------------------------------------------------------------------------------
-
-    def get_event(self, event_id: str) -> Event | None:
-        row = self._one(_GET_EVENT, (event_id,))
-        return None if row is None else Event(*row)
+        super().save_charge(charge)
+        self._log(*self._change(_CHARGE, charge))
 
     def add_event(self, event: Event) -> None:
-        with self._lock:
-            self._write(
-                _ADD_EVENT,
-                (
-                    event.id,
-                    event.type,
-                    event.payment_id,
-                    event.created_at,
-                    event.body,
-                    event.dialect,
-                ),
-            )
-            self._remember_body(event.id, event.body)
-
-    def _remember_body(self, event_id: str, body: bytes) -> None:
-        bodies = self._bodies
-        bodies[event_id] = body
-        if len(bodies) > _REMEMBERED_BODIES:
-            del bodies[next(iter(bodies))]
-
-    def list_events(
-        self,
-        *,
-        limit: int,
-        starting_after: str | None,
-        type: str | None,
-        payment_id: str | None,
-        dialect: str | None = None,
-    ) -> tuple[list[Event], bool]:
-        where: list[str] = []
-        params: list[Any] = []
-        if dialect is not None:
-            where.append("dialect = ?")
-            params.append(dialect)
-        if type is not None:
-            where.append("type = ?")
-            params.append(type)
-        if payment_id is not None:
-            where.append("payment_id = ?")
-            params.append(payment_id)
-        rows, has_more = self._page("events", _EVENT_COLUMNS, where, params, limit, starting_after)
-        return [Event(*row) for row in rows], has_more
-
-    def events_of(self, payment_id: str) -> list[Event]:
-        return [Event(*row) for row in self._all(_EVENTS_OF, (payment_id,))]
-
-    # -- idempotency records -------------------------------------------------------------------
-
-    def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
-        row = self._one(_GET_IDEMPOTENCY, (scope, key))
-        return None if row is None else IdempotencyRecord(*row)
+        super().add_event(event)
+        self._log(*self._change(_EVENT, event))
 
     def save_idempotency(self, record: IdempotencyRecord) -> None:
-        self._write(
-            _SAVE_IDEMPOTENCY,
-            (
-                record.scope,
-                record.key,
-                record.fingerprint,
-                record.status,
-                record.body,
-                record.created_at,
-            ),
-        )
+        super().save_idempotency(record)
+        self._log(*self._change(_IDEMPOTENCY, record))
 
     def delete_idempotency(self, scope: str, key: str) -> None:
-        self._write("DELETE FROM idempotency WHERE scope = ? AND key = ?", (scope, key))
-
-    # -- webhook endpoints ---------------------------------------------------------------------
-
-    def get_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
-        row = self._one(_GET_ENDPOINT, (endpoint_id,))
-        return None if row is None else _endpoint(row)
+        super().delete_idempotency(scope, key)
+        self._log([_DELETE_IDEMPOTENCY, [scope, key]])
 
     def save_endpoint(self, endpoint: WebhookEndpoint) -> None:
-        with self._lock:
-            self._endpoints = None
-            self._write(
-                _SAVE_ENDPOINT,
-                (
-                    endpoint.id,
-                    endpoint.url,
-                    _JSON.encode(endpoint.enabled_events),
-                    endpoint.secret,
-                    endpoint.created_at,
-                ),
-            )
+        super().save_endpoint(endpoint)
+        self._log(*self._change(_ENDPOINT, endpoint))
 
     def delete_endpoint(self, endpoint_id: str) -> None:
-        with self._lock:
-            self._endpoints = None
-            self._write("DELETE FROM endpoints WHERE id = ?", (endpoint_id,))
-
-    def list_endpoints(self) -> list[WebhookEndpoint]:
-        """Every endpoint, oldest first (from memory: read once, again after a change)."""
-        with self._lock:
-            rows = self._endpoints
-            if rows is None:
-                rows = self._conn.execute(_LIST_ENDPOINTS).fetchall()
-                self._endpoints = rows
-            return [_endpoint(row) for row in rows]
-
-    # -- delivery attempts (made and planned) --------------------------------------------------
+        super().delete_endpoint(endpoint_id)
+        self._log([_DELETE_ENDPOINT, [endpoint_id]])
 
     def save_delivery(self, attempt: DeliveryAttempt) -> None:
-        with self._lock:
-            body: bytes | None = attempt.body
-            known = self._bodies.get(attempt.event_id)
-            if known is None:
-                sql = _SAVE_DELIVERY_CHECKED
-            else:
-                sql = _SAVE_DELIVERY
-                if body == known:  # the same object, as a rule: no bytes compared
-                    body = None
-            self._write(
-                sql,
-                (
-                    attempt.id,
-                    attempt.event_id,
-                    attempt.type,
-                    attempt.payment_id,
-                    attempt.url,
-                    attempt.endpoint_id,
-                    attempt.attempt,
-                    attempt.due_at,
-                    attempt.generation,
-                    _JSON.encode(attempt.headers) if attempt.headers else "{}",
-                    attempt.status_code,
-                    attempt.error,
-                    attempt.succeeded,
-                    attempt.sent_at,
-                    attempt.next_attempt_at,
-                    attempt.response_body,
-                    attempt.signed_with,
-                    attempt.dialect,
-                    body,
-                ),
-            )
-
-    def list_deliveries(
-        self,
-        *,
-        event_id: str | None,
-        type: str | None,
-        payment_id: str | None,
-        limit: int | None = None,
-    ) -> list[DeliveryAttempt]:
-        """Attempts made (not the planned ones), newest first."""
-        where = ["d.sent_at IS NOT NULL"]
-        params: list[Any] = []
-        for column, value in (("event_id", event_id), ("type", type), ("payment_id", payment_id)):
-            if value is not None:
-                where.append(f"d.{column} = ?")
-                params.append(value)
-        sql = f"{_DELIVERIES} WHERE {' AND '.join(where)} ORDER BY d.seq DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return self._deliveries(sql, params)
-
-    def pending_deliveries(self) -> list[DeliveryAttempt]:
-        """The outbox: planned attempts not made yet, oldest first."""
-        return self._deliveries(f"{_DELIVERIES} WHERE d.sent_at IS NULL ORDER BY d.seq", ())
-
-    def _deliveries(self, sql: str, params: Sequence[Any]) -> list[DeliveryAttempt]:
-        with self._lock:
-            rows = self._conn.execute(sql, params).fetchall()
-            result = []
-            for row in rows:
-                attempt = _delivery(row)
-                if row[18] and row[19] is not None:  # the event's body: remember it, to
-                    self._remember_body(attempt.event_id, row[19])  # know it when saved
-                result.append(attempt)
-            return result
-
-    # -- settings ------------------------------------------------------------------------------
-
-    def get_setting(self, name: str) -> str | None:
-        row = self._one("SELECT value FROM settings WHERE name = ?", (name,))
-        return None if row is None else str(row[0])
+        super().save_delivery(attempt)
+        self._log(*self._change(_DELIVERY, attempt))
 
     def set_setting(self, name: str, value: str) -> None:
-        self._write("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value))
+        super().set_setting(name, value)
+        with self.transaction():
+            self._settings_written[name] = value
 
 
 class _Checkpointer:
@@ -802,7 +516,15 @@ class _Checkpointer:
         self._conn.close()
 
 
-# -- records to and from rows ------------------------------------------------------------------
+# -- files --------------------------------------------------------------------------------------
+
+
+def _row(changes: list[tuple[_Change, bytes | None]]) -> tuple[str, bytes]:
+    """The journal row of ``changes``: their JSON, and their bodies one after the other."""
+    return (
+        _JSON.encode([change for change, _ in changes]),
+        b"".join(body for _, body in changes if body is not None),
+    )
 
 
 def _create_private(path: Path) -> None:
@@ -815,237 +537,3 @@ def _create_private(path: Path) -> None:
     except OSError as error:
         raise ConfigurationError(f"cannot create the database {str(path)!r}: {error}") from None
     os.close(descriptor)
-
-
-def _payment_row(payment: Payment) -> tuple[Any, ...]:
-    refunds = payment.refunds
-    return (
-        payment.id,
-        payment.amount,
-        payment.currency,
-        payment.client_secret,
-        payment.payment_url,
-        payment.created_at,
-        payment.updated_at,
-        payment.capture_method,
-        payment.status,
-        payment.description,
-        _JSON.encode(payment.metadata) if payment.metadata else "{}",
-        payment.return_url,
-        payment.amount_capturable,
-        payment.amount_captured,
-        payment.amount_refunded,
-        payment.failure_code,
-        payment.decline_code,
-        payment.failure_message,
-        payment.cancellation_reason,
-        _JSON.encode([_refund_row(refund) for refund in refunds]) if refunds else "[]",
-        payment.authentication_url,
-        payment.decline_after_authentication,
-        payment.dialect,
-        payment.payment_method,
-        payment.customer,
-        payment.canceled_at,
-        _JSON.encode([_charge_row(charge) for charge in payment.charges])
-        if payment.charges
-        else "[]",
-        _JSON.encode(payment.attributes) if payment.attributes else "{}",
-    )
-
-
-def _payment(row: Sequence[Any]) -> Payment:
-    (
-        payment_id,
-        amount,
-        currency,
-        client_secret,
-        payment_url,
-        created_at,
-        updated_at,
-        capture_method,
-        status,
-        description,
-        metadata,
-        return_url,
-        amount_capturable,
-        amount_captured,
-        amount_refunded,
-        failure_code,
-        decline_code,
-        failure_message,
-        cancellation_reason,
-        refunds,
-        authentication_url,
-        decline_after_authentication,
-        dialect,
-        payment_method,
-        customer,
-        canceled_at,
-        charges,
-        attributes,
-    ) = row
-    return Payment(
-        payment_id,
-        amount,
-        currency,
-        client_secret,
-        payment_url,
-        created_at,
-        updated_at,
-        capture_method,
-        status,
-        description,
-        {} if metadata == "{}" else json.loads(metadata),
-        return_url,
-        amount_capturable,
-        amount_captured,
-        amount_refunded,
-        failure_code,
-        decline_code,
-        failure_message,
-        cancellation_reason,
-        [] if refunds == "[]" else [_refund(refund) for refund in json.loads(refunds)],
-        authentication_url,
-        decline_after_authentication,
-        dialect,
-        payment_method,
-        customer,
-        canceled_at,
-        [] if charges == "[]" else [_charge(charge) for charge in json.loads(charges)],
-        {} if attributes == "{}" else json.loads(attributes),
-    )
-
-
-def _refund_row(refund: Refund) -> tuple[Any, ...]:
-    return (
-        refund.id,
-        refund.payment_id,
-        refund.amount,
-        refund.currency,
-        refund.reason,
-        refund.status,
-        refund.created_at,
-        refund.charge_id,
-        _JSON.encode(refund.metadata) if refund.metadata else "{}",
-    )
-
-
-def _refund(row: Sequence[Any]) -> Refund:
-    refund_id, payment_id, amount, currency, reason, status, created_at, charge_id, metadata = row
-    return Refund(
-        refund_id,
-        payment_id,
-        amount,
-        currency,
-        reason,
-        status,
-        created_at,
-        charge_id,
-        {} if metadata == "{}" else json.loads(metadata),
-    )
-
-
-def _charge_row(charge: Charge) -> tuple[Any, ...]:
-    return (
-        charge.id,
-        charge.payment_id,
-        charge.amount,
-        charge.currency,
-        charge.status,
-        charge.created_at,
-        charge.payment_method,
-        charge.captured,
-        charge.amount_captured,
-        charge.amount_refunded,
-        charge.failure_code,
-        charge.decline_code,
-        charge.failure_message,
-        charge.three_d_secure,
-    )
-
-
-def _charge(row: Sequence[Any]) -> Charge:
-    (
-        charge_id,
-        payment_id,
-        amount,
-        currency,
-        status,
-        created_at,
-        payment_method,
-        captured,
-        amount_captured,
-        amount_refunded,
-        failure_code,
-        decline_code,
-        failure_message,
-        three_d_secure,
-    ) = row
-    return Charge(
-        charge_id,
-        payment_id,
-        amount,
-        currency,
-        status,
-        created_at,
-        payment_method,
-        bool(captured),
-        amount_captured,
-        amount_refunded,
-        failure_code,
-        decline_code,
-        failure_message,
-        bool(three_d_secure),
-    )
-
-
-def _endpoint(row: Sequence[Any]) -> WebhookEndpoint:
-    endpoint_id, url, enabled_events, secret, created_at = row
-    return WebhookEndpoint(endpoint_id, url, json.loads(enabled_events), secret, created_at)
-
-
-def _delivery(row: Sequence[Any]) -> DeliveryAttempt:
-    """An attempt from a ``_DELIVERIES`` row (its 18 columns, the event-body flag, the body)."""
-    (
-        attempt_id,
-        event_id,
-        type,
-        payment_id,
-        url,
-        endpoint_id,
-        attempt,
-        due_at,
-        generation,
-        headers,
-        status_code,
-        error,
-        succeeded,
-        sent_at,
-        next_attempt_at,
-        response_body,
-        signed_with,
-        dialect,
-        _,
-        body,
-    ) = row
-    return DeliveryAttempt(
-        attempt_id,
-        event_id,
-        type,
-        payment_id,
-        url,
-        endpoint_id,
-        attempt,
-        due_at,
-        generation,
-        b"" if body is None else body,
-        {} if headers == "{}" else json.loads(headers),
-        status_code,
-        error,
-        None if succeeded is None else bool(succeeded),
-        sent_at,
-        next_attempt_at,
-        response_body,
-        signed_with,
-        dialect,
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import sqlite3
@@ -45,9 +46,12 @@ def test_a_signal_stops_the_server_with_status_0_and_the_database_closed(
     assert process.rest_of_output()[-1] == "paysim stopped"
     assert not Path(f"{db}-wal").exists(), "the database was not closed (its WAL is left)"
     with sqlite3.connect(db) as conn:
-        stored = conn.execute("SELECT id FROM payments").fetchall()
+        rows = conn.execute("SELECT changes FROM journal").fetchall()
     conn.close()
-    assert stored == [(created.json()["id"],)]
+    changes = [change for (text,) in rows for change in json.loads(text)]
+    assert [values[0] for kind, values, *_ in changes if kind == "payment"] == [
+        created.json()["id"]
+    ]
 
 
 def test_under_ed25519_the_banner_shows_the_public_key(serve: Callable[..., Any]) -> None:

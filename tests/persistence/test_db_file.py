@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import stat
@@ -45,7 +46,9 @@ def test_the_api_key_is_nowhere_in_the_file(tmp_path: Path) -> None:
     raw = db.read_bytes() + (Path(f"{db}-wal").read_bytes() if Path(f"{db}-wal").exists() else b"")
     assert API_KEY.encode() not in raw
     with sqlite3.connect(db) as conn:
-        scopes = [row[0] for row in conn.execute("SELECT scope FROM idempotency")]
+        rows = conn.execute("SELECT changes FROM journal").fetchall()
+        changes = [change for (text,) in rows for change in json.loads(text)]
+        scopes = [values[0] for kind, values, *_ in changes if kind == "idempotency"]
         settings = dict(conn.execute("SELECT name, value FROM settings").fetchall())
     assert len(scopes) == 1
     assert API_KEY not in scopes[0]
