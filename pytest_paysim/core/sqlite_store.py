@@ -69,10 +69,12 @@ from typing import Any
 
 from pytest_paysim.core.models import (
     Charge,
+    Customer,
     DeliveryAttempt,
     Event,
     IdempotencyRecord,
     Payment,
+    PaymentMethod,
     Refund,
     WebhookEndpoint,
 )
@@ -80,13 +82,14 @@ from pytest_paysim.errors import ConfigurationError, unknown_starting_after
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Stored in ``PRAGMA user_version``; a file of another version is refused, not migrated.
 
 5: records as columns instead of JSON, no ``AUTOINCREMENT``, idempotency records in a rowid
 table.
 6: dialects: a ``dialect`` column on payments, events and deliveries, the Stripe fields of a
-payment and a refund, a charges table."""
+payment and a refund, a charges table.
+7: customers and payment methods tables; refunds listed by payment and by charge."""
 
 _SYNCHRONOUS = ("NORMAL", "FULL")
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -130,6 +133,8 @@ CREATE TABLE refunds (
     payment_id, amount, currency, reason, status, created_at, charge_id,
     metadata  -- JSON object
 );
+CREATE INDEX refunds_by_payment ON refunds (payment_id, seq);
+CREATE INDEX refunds_by_charge ON refunds (charge_id, seq);
 
 CREATE TABLE charges (
     seq INTEGER PRIMARY KEY,
@@ -138,6 +143,24 @@ CREATE TABLE charges (
     amount_captured, amount_refunded, failure_code, decline_code, failure_message,
     three_d_secure
 );
+
+CREATE TABLE customers (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    created_at, email, name, description, phone,
+    metadata,  -- JSON object
+    deleted,
+    dialect TEXT NOT NULL
+);
+CREATE INDEX customers_by_email ON customers (email, seq);
+
+CREATE TABLE payment_methods (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    card_number, exp_month, exp_year, created_at,
+    customer
+);
+CREATE INDEX payment_methods_by_customer ON payment_methods (customer, seq);
 
 CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
@@ -193,6 +216,8 @@ _RECORD_TABLES = (
     "payments",
     "refunds",
     "charges",
+    "customers",
+    "payment_methods",
     "events",
     "idempotency",
     "endpoints",
@@ -230,6 +255,8 @@ _CHARGE_COLUMNS = (
     "amount_captured, amount_refunded, failure_code, decline_code, failure_message, "
     "three_d_secure"
 )
+_CUSTOMER_COLUMNS = "id, created_at, email, name, description, phone, metadata, deleted, dialect"
+_PAYMENT_METHOD_COLUMNS = "id, card_number, exp_month, exp_year, created_at, customer"
 _EVENT_COLUMNS = "id, type, payment_id, created_at, body, dialect"
 _IDEMPOTENCY_COLUMNS = "scope, key, fingerprint, status, body, created_at"
 _ENDPOINT_COLUMNS = "id, url, enabled_events, secret, created_at"
@@ -242,6 +269,8 @@ _DELIVERY_COLUMNS = (
 _SAVE_PAYMENT = _upsert("payments", _PAYMENT_COLUMNS, "id")
 _SAVE_REFUND = _upsert("refunds", _REFUND_COLUMNS, "id")
 _SAVE_CHARGE = _upsert("charges", _CHARGE_COLUMNS, "id")
+_SAVE_CUSTOMER = _upsert("customers", _CUSTOMER_COLUMNS, "id")
+_SAVE_PAYMENT_METHOD = _upsert("payment_methods", _PAYMENT_METHOD_COLUMNS, "id")
 _ADD_EVENT = _upsert("events", _EVENT_COLUMNS, "id")
 _SAVE_IDEMPOTENCY = _upsert("idempotency", _IDEMPOTENCY_COLUMNS, "scope, key")
 _SAVE_ENDPOINT = _upsert("endpoints", _ENDPOINT_COLUMNS, "id")
@@ -259,6 +288,8 @@ the event's."""
 _GET_PAYMENT = f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = ?"
 _GET_REFUND = f"SELECT {_REFUND_COLUMNS} FROM refunds WHERE id = ?"
 _GET_CHARGE = f"SELECT {_CHARGE_COLUMNS} FROM charges WHERE id = ?"
+_GET_CUSTOMER = f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id = ?"
+_GET_PAYMENT_METHOD = f"SELECT {_PAYMENT_METHOD_COLUMNS} FROM payment_methods WHERE id = ?"
 _GET_EVENT = f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?"
 _GET_IDEMPOTENCY = f"SELECT {_IDEMPOTENCY_COLUMNS} FROM idempotency WHERE scope = ? AND key = ?"
 _GET_ENDPOINT = f"SELECT {_ENDPOINT_COLUMNS} FROM endpoints WHERE id = ?"
@@ -543,12 +574,109 @@ class SqliteStore:
     def save_refund(self, refund: Refund) -> None:
         self._write(_SAVE_REFUND, _refund_row(refund))
 
+    def list_refunds(
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        payment_id: str | None,
+        charge_id: str | None,
+        dialect: str | None = None,
+    ) -> tuple[list[Refund], bool]:
+        where: list[str] = []
+        params: list[Any] = []
+        if payment_id is not None:
+            where.append("payment_id = ?")
+            params.append(payment_id)
+        if charge_id is not None:
+            where.append("charge_id = ?")
+            params.append(charge_id)
+        if dialect is not None:
+            # One lookup in the payments' id index per refund read.
+            where.append(
+                "(SELECT p.dialect FROM payments AS p WHERE p.id = refunds.payment_id) = ?"
+            )
+            params.append(dialect)
+        rows, has_more = self._page(
+            "refunds", _REFUND_COLUMNS, where, params, limit, starting_after
+        )
+        return [_refund(row) for row in rows], has_more
+
     def get_charge(self, charge_id: str) -> Charge | None:
         row = self._one(_GET_CHARGE, (charge_id,))
         return None if row is None else _charge(row)
 
     def save_charge(self, charge: Charge) -> None:
         self._write(_SAVE_CHARGE, _charge_row(charge))
+
+    # -- customers and payment methods ---------------------------------------------------------
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        row = self._one(_GET_CUSTOMER, (customer_id,))
+        return None if row is None else _customer(row)
+
+    def save_customer(self, customer: Customer) -> None:
+        self._write(
+            _SAVE_CUSTOMER,
+            (
+                customer.id,
+                customer.created_at,
+                customer.email,
+                customer.name,
+                customer.description,
+                customer.phone,
+                _JSON.encode(customer.metadata) if customer.metadata else "{}",
+                customer.deleted,
+                customer.dialect,
+            ),
+        )
+
+    def list_customers(
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        email: str | None,
+        dialect: str | None = None,
+    ) -> tuple[list[Customer], bool]:
+        where = ["deleted = 0"]
+        params: list[Any] = []
+        if email is not None:
+            where.append("email = ?")
+            params.append(email)
+        if dialect is not None:
+            where.append("dialect = ?")
+            params.append(dialect)
+        rows, has_more = self._page(
+            "customers", _CUSTOMER_COLUMNS, where, params, limit, starting_after
+        )
+        return [_customer(row) for row in rows], has_more
+
+    def get_payment_method(self, payment_method_id: str) -> PaymentMethod | None:
+        row = self._one(_GET_PAYMENT_METHOD, (payment_method_id,))
+        return None if row is None else PaymentMethod(*row)
+
+    def save_payment_method(self, payment_method: PaymentMethod) -> None:
+        self._write(
+            _SAVE_PAYMENT_METHOD,
+            (
+                payment_method.id,
+                payment_method.card_number,
+                payment_method.exp_month,
+                payment_method.exp_year,
+                payment_method.created_at,
+                payment_method.customer,
+            ),
+        )
+
+    def list_payment_methods(
+        self, *, limit: int, starting_after: str | None, customer: str | None
+    ) -> tuple[list[PaymentMethod], bool]:
+        where, params = ([], []) if customer is None else (["customer = ?"], [customer])
+        rows, has_more = self._page(
+            "payment_methods", _PAYMENT_METHOD_COLUMNS, where, params, limit, starting_after
+        )
+        return [PaymentMethod(*row) for row in rows], has_more
 
     # -- events --------------------------------------------------------------------------------
 
@@ -996,6 +1124,21 @@ def _charge(row: Sequence[Any]) -> Charge:
         decline_code,
         failure_message,
         bool(three_d_secure),
+    )
+
+
+def _customer(row: Sequence[Any]) -> Customer:
+    customer_id, created_at, email, name, description, phone, metadata, deleted, dialect = row
+    return Customer(
+        customer_id,
+        created_at,
+        email,
+        name,
+        description,
+        phone,
+        {} if metadata == "{}" else json.loads(metadata),
+        bool(deleted),
+        dialect,
     )
 
 
