@@ -93,9 +93,9 @@ payment and a refund, a charges table.
 
 _SYNCHRONOUS = ("NORMAL", "FULL")
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
-_CACHED_STATEMENTS = 160
+_CACHED_STATEMENTS = 224
 """Prepared statements kept by the connection: about twice the distinct texts the store sends
-(74, every list filter and ``limit`` included; a test counts them)."""
+(111, every list filter and ``limit`` included; a test counts them)."""
 _CHECKPOINT_EVERY = 100
 """Commits between two checkpoints of the checkpoint thread (a create writes ~17 WAL pages)."""
 _WAL_PAGES_LIMIT = 4000

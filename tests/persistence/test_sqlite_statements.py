@@ -19,10 +19,12 @@ from werkzeug.test import Client
 from pytest_paysim.core import sqlite_store
 from pytest_paysim.core.models import (
     Charge,
+    Customer,
     DeliveryAttempt,
     Event,
     IdempotencyRecord,
     Payment,
+    PaymentMethod,
     Refund,
     WebhookEndpoint,
     dump_json,
@@ -303,6 +305,8 @@ def test_every_field_of_every_record_has_its_column() -> None:
         Payment: sqlite_store._PAYMENT_COLUMNS,
         Refund: sqlite_store._REFUND_COLUMNS,
         Charge: sqlite_store._CHARGE_COLUMNS,
+        Customer: sqlite_store._CUSTOMER_COLUMNS,
+        PaymentMethod: sqlite_store._PAYMENT_METHOD_COLUMNS,
         Event: sqlite_store._EVENT_COLUMNS,
         IdempotencyRecord: sqlite_store._IDEMPOTENCY_COLUMNS,
         WebhookEndpoint: sqlite_store._ENDPOINT_COLUMNS,
@@ -338,6 +342,8 @@ def exercise(store: SqliteStore) -> None:
         store.get_payment(made.id)
         store.save_refund(Refund("re_1", made.id, 10, "usd", None, "succeeded", T0))
         store.save_charge(Charge("ch_1", made.id, 100, "usd", "succeeded", T0))
+        store.save_customer(Customer("cus_1", T0, "a@example.com", metadata={"a": "b"}))
+        store.save_payment_method(PaymentMethod("pm_1", "4242424242424242", 1, 2030, T0, "cus_1"))
         store.add_event(ev)
         store.save_delivery(planned(1, ev))
         store.save_delivery(planned(2, event(2)))
@@ -348,6 +354,8 @@ def exercise(store: SqliteStore) -> None:
     store.count_payments()
     store.get_refund("re_1")
     store.get_charge("ch_1")
+    store.get_customer("cus_1")
+    store.get_payment_method("pm_1")
     store.get_event(ev.id)
     store.events_of(made.id)
     store.get_idempotency("s", "k")
@@ -360,6 +368,20 @@ def exercise(store: SqliteStore) -> None:
     for after in (None, made.id):
         for status, dialect in itertools.product((None, "succeeded"), (None, "native")):
             store.list_payments(limit=10, starting_after=after, status=status, dialect=dialect)
+    for after, email, dialect in itertools.product((None, "cus_1"), (None, "a"), (None, "x")):
+        store.list_customers(limit=10, starting_after=after, email=email, dialect=dialect)
+    for after, customer in itertools.product((None, "pm_1"), (None, "cus_1")):
+        store.list_payment_methods(limit=10, starting_after=after, customer=customer)
+    for after, payment_id, charge_id, dialect in itertools.product(
+        (None, "re_1"), (None, made.id), (None, "ch_1"), (None, "native")
+    ):
+        store.list_refunds(
+            limit=10,
+            starting_after=after,
+            payment_id=payment_id,
+            charge_id=charge_id,
+            dialect=dialect,
+        )
     for after, kind, payment_id, dialect in itertools.product(
         (None, ev.id), (None, ev.type), (None, made.id), (None, "native")
     ):
