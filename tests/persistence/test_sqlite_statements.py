@@ -161,6 +161,47 @@ def test_a_stripe_confirm_saves_its_charge_with_one_statement(traced: Traced) ->
     ]
 
 
+def test_a_customer_and_a_payment_method_cost_one_insert_each(traced: Traced) -> None:
+    """A customer's create is one transaction: the customer, its event, its captured attempt;
+    a payment method's, one ``INSERT``; deleting a customer saves each method it detaches."""
+    client = Client(StripeApp(traced.sim))  # registers the dialect
+    headers = {"Authorization": f"Bearer {traced.sim.api_key}"}
+    created: dict[str, Any] = {}
+
+    def send(method: str, path: str, form: dict[str, Any] | None = None) -> None:
+        response = client.open(path, method=method, data=form or {}, headers=headers)
+        assert response.status_code == 200, response.text
+        created.update(response.get_json())
+
+    make = traced.statements(lambda: send("POST", "/stripe/v1/customers", {"name": "Ada"}))
+    assert make == [
+        "BEGIN IMMEDIATE",
+        "INSERT customers",
+        "INSERT events",
+        "INSERT deliveries",
+        "COMMIT",
+    ]
+    customer = created["id"]
+    card = {"type": "card", "card[number]": "4242424242424242"}
+    card |= {"card[exp_month]": "1", "card[exp_year]": "2030"}
+    method = traced.statements(lambda: send("POST", "/stripe/v1/payment_methods", card))
+    assert method == ["BEGIN IMMEDIATE", "INSERT payment_methods", "COMMIT"]
+    path = f"/stripe/v1/payment_methods/{created['id']}/attach"
+    traced.statements(lambda: send("POST", path, {"customer": customer}))
+    delete = traced.statements(lambda: send("DELETE", f"/stripe/v1/customers/{customer}"))
+    assert delete == [
+        "SELECT customers",
+        "SELECT customers",
+        "BEGIN IMMEDIATE",
+        "INSERT customers",
+        "SELECT payment_methods",
+        "INSERT payment_methods",
+        "INSERT events",
+        "INSERT deliveries",
+        "COMMIT",
+    ]
+
+
 def test_recording_a_webhook_attempt_is_one_transaction(traced: Traced) -> None:
     sim = traced.sim
     for _ in range(2):
