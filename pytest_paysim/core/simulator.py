@@ -6,9 +6,9 @@ the test fixture) call its methods and nothing else: no front end takes its lock
 store or drives its idempotency table.
 
 - Operations (``create_payment``, ``pay``, ``refund``, ``create_customer``, ...) each run
-  under one lock and
-  inside one store transaction: every change is kept, or, when anything inside raises, none
-  is — in the store, the seeded generators, the forced outcomes and the planned deliveries.
+  under one lock and inside one store transaction: every change is kept, or, when anything
+  inside raises, none is — in the store, the seeded generators, the forced outcomes and the
+  planned deliveries.
 - :meth:`Simulator.execute` runs a front end's request: it checks that the request belongs
   to the current run (a request that outlived its test changes nothing), replays or reserves
   its idempotency key, runs the operation and stores its answer in the same transaction.
@@ -834,9 +834,10 @@ class Simulator:
         the native API has no customers)."""
         self._check_dialect(dialect)
         with self._atomic():
+            now = self.clock.now()
             customer = Customer(
                 id=self._new_id("cus"),
-                created_at=self.clock.now(),
+                created_at=now,
                 email=email,
                 name=name,
                 description=description,
@@ -845,7 +846,7 @@ class Simulator:
                 dialect=dialect,
             )
             self._store.save_customer(customer)
-            self._emit_customer("created", customer, None)
+            self._emit_customer("created", customer, None, now)
             return customer
 
     def update_customer(self, customer_id: str, **changes: Any) -> Customer:
@@ -869,7 +870,7 @@ class Simulator:
                     setattr(customer, name, value)
             if customer != before:
                 self._store.save_customer(customer)
-                self._emit_customer("updated", customer, before)
+                self._emit_customer("updated", customer, before, self.clock.now())
             return customer
 
     def delete_customer(self, customer_id: str) -> Customer:
@@ -881,7 +882,7 @@ class Simulator:
             self._store.save_customer(deleted)
             for method in self._attached_methods(customer_id):
                 self._store.save_payment_method(replace(method, customer=None))
-            self._emit_customer("deleted", deleted, before)
+            self._emit_customer("deleted", deleted, before, self.clock.now())
             return deleted
 
     def _attached_methods(self, customer_id: str) -> list[PaymentMethod]:
@@ -1044,10 +1045,10 @@ class Simulator:
         self._keep_dialect_events(rendered, payment.id, payment.dialect, payment.webhook_url, now)
 
     def _emit_customer(
-        self, action: CustomerAction, customer: Customer, before: Customer | None
+        self, action: CustomerAction, customer: Customer, before: Customer | None, now: float
     ) -> None:
-        """The events of a customer's change, as its dialect's renderer makes them."""
-        now = self.clock.now()
+        """The events of a customer's change (made at ``now``), as its dialect's renderer
+        makes them."""
         change = CustomerChange(action, customer, before, now)
         renderer = self._renderers[customer.dialect]
         rendered = renderer.render_customer(change, lambda: self._new_id("evt"))
