@@ -6,23 +6,26 @@ itself. A payment of another dialect (``Payment.dialect``) emits whatever that d
 and the exact body webhooks carry, and the signature headers of its deliveries. The core
 imports no dialect: the front end registers its renderer when it is wired to a simulator::
 
-    simulator.register_dialect("stripe", StripeEvents())
+    simulator.register_dialect("stripe", StripeEvents(simulator))
 
 and the core then calls ``render`` inside the operation's transaction (the ids it draws are
 taken back with everything else on a rollback) and ``signature_headers`` when an attempt is
-sent.
+sent. A customer (``Customer.dialect``) created, updated or deleted is rendered the same way,
+by ``render_customer``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
-from pytest_paysim.core.models import Charge, Payment, Refund
+from pytest_paysim.core.models import Charge, Customer, Payment, Refund
 from pytest_paysim.core.transitions import Transition
 
-__all__ = ["EventRenderer", "Occurrence", "RenderedEvent"]
+__all__ = ["CustomerAction", "CustomerChange", "EventRenderer", "Occurrence", "RenderedEvent"]
+
+CustomerAction = Literal["created", "updated", "deleted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,19 @@ class Occurrence:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerChange:
+    """A customer created, updated or deleted, as a renderer sees it."""
+
+    action: CustomerAction
+    customer: Customer
+    """The customer after the change (a deleted one has ``deleted`` set)."""
+    before: Customer | None
+    """The customer before it (None when it was just created)."""
+    at: float
+    """Simulator time."""
+
+
+@dataclass(frozen=True, slots=True)
 class RenderedEvent:
     """One event of a dialect: its id, type and the exact bytes webhooks carry."""
 
@@ -55,6 +71,11 @@ class EventRenderer(Protocol):
 
     def render(self, occurrence: Occurrence, new_id: Callable[[], str]) -> Sequence[RenderedEvent]:
         """The events of ``occurrence``, in order; ``new_id()`` gives each its ``evt_`` id."""
+
+    def render_customer(
+        self, change: CustomerChange, new_id: Callable[[], str]
+    ) -> Sequence[RenderedEvent]:
+        """The events of a customer's ``change``, in order (``new_id`` as for ``render``)."""
 
     def signature_headers(
         self, body: bytes, secrets: Sequence[str], timestamp: int

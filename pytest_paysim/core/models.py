@@ -1,4 +1,5 @@
-"""The simulator's records: payments, refunds, events, webhook endpoints, delivery attempts.
+"""The simulator's records: payments, refunds, customers, payment methods, events, webhook
+endpoints, delivery attempts.
 
 Records are dataclasses with ``__slots__``. A record a store holds is never changed in place:
 an operation changes a copy (:meth:`Payment.copy`, :func:`dataclasses.replace`) and saves it,
@@ -22,10 +23,12 @@ __all__ = [
     "REFUND_SUCCEEDED",
     "CaptureMethod",
     "Charge",
+    "Customer",
     "DeliveryAttempt",
     "Event",
     "IdempotencyRecord",
     "Payment",
+    "PaymentMethod",
     "Refund",
     "WebhookEndpoint",
     "dump_json",
@@ -229,6 +232,48 @@ class Payment:
 
 
 @dataclass(slots=True)
+class Customer:
+    """A customer of a dialect that has them (the Stripe dialect's ``cus_``).
+
+    A deleted customer is kept, with ``deleted`` set, so that it can still be read (Stripe
+    answers ``{"deleted": true}`` for it); lists leave it out.
+    """
+
+    id: str
+    created_at: float
+    email: str | None = None
+    name: str | None = None
+    description: str | None = None
+    phone: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    deleted: bool = False
+    dialect: str = "stripe"
+    """The front end the customer belongs to; its renderer makes the customer's events."""
+
+
+@dataclass(slots=True)
+class PaymentMethod:
+    """A card saved as a payment method (``pm_``), attached to a customer or not.
+
+    The number is a test card's (section 9): paying with the method pays with the number, so
+    it declines, or asks for 3-D Secure, as the number does.
+    """
+
+    id: str
+    card_number: str
+    exp_month: int
+    exp_year: int
+    created_at: float
+    customer: str | None = None
+    """The id of the customer it is attached to."""
+
+    @property
+    def last4(self) -> str:
+        """The card number's last four digits."""
+        return self.card_number[-4:]
+
+
+@dataclass(slots=True)
 class Event:
     """Something that happened to a payment; ``body`` is the exact JSON that webhooks carry.
 
@@ -239,6 +284,7 @@ class Event:
     id: str
     type: str
     payment_id: str
+    """The payment the event is about (for a customer's event, the customer's id)."""
     created_at: float
     body: bytes
     dialect: str = "native"

@@ -1,12 +1,14 @@
-"""The simulator: the core's one boundary, over payments, refunds, events and endpoints.
+"""The simulator: the core's one boundary, over payments, refunds, customers, payment methods,
+events and endpoints.
 
 It knows nothing of HTTP or pytest. Front ends (the native API, the pages, the control plane,
 the test fixture) call its methods and nothing else: no front end takes its lock, reads its
 store or drives its idempotency table.
 
-- Operations (``create_payment``, ``pay``, ``refund``, ...) each run under one lock and
-  inside one store transaction: every change is kept, or, when anything inside raises, none
-  is — in the store, the seeded generators, the forced outcomes and the planned deliveries.
+- Operations (``create_payment``, ``pay``, ``refund``, ``create_customer``, ...) each run
+  under one lock and inside one store transaction: every change is kept, or, when anything
+  inside raises, none is — in the store, the seeded generators, the forced outcomes and the
+  planned deliveries.
 - :meth:`Simulator.execute` runs a front end's request: it checks that the request belongs
   to the current run (a request that outlived its test changes nothing), replays or reserves
   its idempotency key, runs the operation and stores its answer in the same transaction.
@@ -28,14 +30,19 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from pytest_paysim.core import transitions as tx
 from pytest_paysim.core.calls import MAX_CALLS, Call
-from pytest_paysim.core.cards import AUTHENTICATION_FAILED_MESSAGE, DECLINE_MESSAGES, card_result
+from pytest_paysim.core.cards import (
+    AUTHENTICATION_FAILED_MESSAGE,
+    DECLINE_MESSAGES,
+    card_result,
+    normalize_card_number,
+)
 from pytest_paysim.core.clock import Clock, format_time
 from pytest_paysim.core.deliveries import (
     DEFAULT_RETRIES,
@@ -47,7 +54,13 @@ from pytest_paysim.core.deliveries import (
     next_attempt,
     plan,
 )
-from pytest_paysim.core.events import EventRenderer, Occurrence
+from pytest_paysim.core.events import (
+    CustomerAction,
+    CustomerChange,
+    EventRenderer,
+    Occurrence,
+    RenderedEvent,
+)
 from pytest_paysim.core.faults import Fault, Faults
 from pytest_paysim.core.idempotency import Answer, Claim, IdempotencyKeys
 from pytest_paysim.core.ids import IdGenerator, derive_seed
@@ -56,9 +69,11 @@ from pytest_paysim.core.models import (
     REFUND_FAILED,
     REFUND_SUCCEEDED,
     Charge,
+    Customer,
     DeliveryAttempt,
     Event,
     Payment,
+    PaymentMethod,
     Refund,
     WebhookEndpoint,
     dump_json,
@@ -94,6 +109,9 @@ DELETED_ENDPOINT = "not sent: the webhook endpoint was deleted"
 _ID_PREFIXES = {"stripe": "pi"}
 """The id prefix of each dialect's payments (native: ``pay``)."""
 MAX_UNEXPECTED_ERRORS = 100
+_CUSTOMER_FIELDS = frozenset({"email", "name", "description", "phone", "metadata"})
+"""What ``update_customer`` may change."""
+_SCAN_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -485,8 +503,8 @@ class Simulator:
         ``dialect``: the front end it belongs to (``stripe``: a ``pi_`` id, charges, that
         dialect's events; see :meth:`register_dialect`).
         """
-        if dialect != "native" and dialect not in self._renderers:
-            raise ConfigurationError(f"no front end registered the dialect {dialect!r}")
+        if dialect != "native":
+            self._check_dialect(dialect)
         with self._atomic():
             now = self.clock.now()
             payment_id = self._new_id("pay" if dialect == "native" else _ID_PREFIXES[dialect])
@@ -793,6 +811,151 @@ class Simulator:
             payment.canceled_at = self.clock.now()
             return self._move(payment, row)
 
+    def _check_dialect(self, dialect: str) -> None:
+        if dialect not in self._renderers:
+            raise ConfigurationError(f"no front end registered the dialect {dialect!r}")
+
+    # -- customers and payment methods -------------------------------------------------------
+
+    def create_customer(
+        self,
+        *,
+        dialect: str,
+        email: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        phone: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Customer:
+        """A new customer of ``dialect`` (its registered renderer makes the customer's events:
+        the native API has no customers)."""
+        self._check_dialect(dialect)
+        with self._atomic():
+            now = self.clock.now()
+            customer = Customer(
+                id=self._new_id("cus"),
+                created_at=now,
+                email=email,
+                name=name,
+                description=description,
+                phone=phone,
+                metadata=dict(metadata or {}),
+                dialect=dialect,
+            )
+            self._store.save_customer(customer)
+            self._emit_customer("created", customer, None, now)
+            return customer
+
+    def update_customer(self, customer_id: str, **changes: Any) -> Customer:
+        """Change a customer that is not deleted: any of ``email``, ``name``, ``description``,
+        ``phone`` (None unsets) and ``metadata`` (merged: an empty value removes its key).
+        An update that changes something emits the dialect's update event."""
+        unknown = set(changes) - _CUSTOMER_FIELDS
+        if unknown:
+            raise ParameterInvalid(f"cannot update {sorted(unknown)}", param=sorted(unknown)[0])
+        with self._atomic():
+            before = self._live_customer(customer_id)
+            customer = replace(before, metadata=dict(before.metadata))
+            for name, value in changes.items():
+                if name == "metadata":
+                    for key, item in value.items():
+                        if item == "":
+                            customer.metadata.pop(key, None)
+                        else:
+                            customer.metadata[key] = item
+                else:
+                    setattr(customer, name, value)
+            if customer != before:
+                self._store.save_customer(customer)
+                self._emit_customer("updated", customer, before, self.clock.now())
+            return customer
+
+    def delete_customer(self, customer_id: str) -> Customer:
+        """Delete a customer (kept as deleted: it can be read, never listed or changed); its
+        payment methods are detached."""
+        with self._atomic():
+            before = self._live_customer(customer_id)
+            deleted = replace(before, metadata=dict(before.metadata), deleted=True)
+            self._store.save_customer(deleted)
+            for method in self._attached_methods(customer_id):
+                self._store.save_payment_method(replace(method, customer=None))
+            self._emit_customer("deleted", deleted, before, self.clock.now())
+            return deleted
+
+    def _attached_methods(self, customer_id: str) -> list[PaymentMethod]:
+        """Every payment method attached to the customer (read whole before any changes)."""
+        found: list[PaymentMethod] = []
+        after: str | None = None
+        while True:
+            page, more = self._store.list_payment_methods(
+                limit=_SCAN_PAGE, starting_after=after, customer=customer_id
+            )
+            found.extend(page)
+            if not more or not page:
+                return found
+            after = page[-1].id
+
+    def _live_customer(self, customer_id: str, *, param: str = "id") -> Customer:
+        customer = self._store.get_customer(customer_id)
+        if customer is None or customer.deleted:
+            raise ResourceMissing(f"No customer with id {customer_id!r}.", param=param)
+        return customer
+
+    def create_payment_method(
+        self, *, card_number: str, exp_month: int, exp_year: int
+    ) -> PaymentMethod:
+        """A card payment method, attached to no customer. Paying with it pays with
+        ``card_number`` (a test card of section 9, or any other valid number)."""
+        number = normalize_card_number(card_number)
+        if not 1 <= exp_month <= 12:
+            raise ParameterInvalid("`exp_month` must be 1 to 12.", param="exp_month")
+        with self._atomic():
+            method = PaymentMethod(
+                id=self._new_id("pm"),
+                card_number=number,
+                exp_month=exp_month,
+                exp_year=exp_year,
+                created_at=self.clock.now(),
+            )
+            self._store.save_payment_method(method)
+            return method
+
+    def attach_payment_method(self, payment_method_id: str, customer_id: str) -> PaymentMethod:
+        """Attach a payment method to a customer (again: nothing changes)."""
+        with self._atomic():
+            method = self._stored_payment_method(payment_method_id)
+            self._live_customer(customer_id, param="customer")
+            if method.customer == customer_id:
+                return method
+            if method.customer is not None:
+                raise ParameterInvalid(
+                    f"Payment method {payment_method_id!r} is attached to another customer; "
+                    "detach it first.",
+                    param="customer",
+                )
+            attached = replace(method, customer=customer_id)
+            self._store.save_payment_method(attached)
+            return attached
+
+    def detach_payment_method(self, payment_method_id: str) -> PaymentMethod:
+        """Detach a payment method from its customer."""
+        with self._atomic():
+            method = self._stored_payment_method(payment_method_id)
+            if method.customer is None:
+                raise ParameterInvalid(
+                    f"Payment method {payment_method_id!r} is attached to no customer.",
+                    param="id",
+                )
+            detached = replace(method, customer=None)
+            self._store.save_payment_method(detached)
+            return detached
+
+    def _stored_payment_method(self, payment_method_id: str) -> PaymentMethod:
+        method = self._store.get_payment_method(payment_method_id)
+        if method is None:
+            raise ResourceMissing(f"No payment method with id {payment_method_id!r}.", param="id")
+        return method
+
     def _payment_to_change(self, payment_id: str) -> Payment:
         """A copy of the stored payment: the operation changes it and saves it whole."""
         return self._stored_payment(payment_id).copy()
@@ -876,17 +1039,40 @@ class Simulator:
         charge: Charge | None = None,
     ) -> None:
         """The events of a dialect's payment, as its renderer makes them, and their
-        deliveries: to ``metadata[webhook_url]``, or captured (the dialect's own endpoints are
-        not native endpoints)."""
+        deliveries (see :meth:`_keep_dialect_events`)."""
         now = payment.updated_at  # the change's own time: the events and the payment agree
         occurrence = Occurrence(row, payment, before, now, refund, charge)
         rendered = self._renderers[payment.dialect].render(occurrence, lambda: self._new_id("evt"))
+        self._keep_dialect_events(rendered, payment.id, payment.dialect, payment.webhook_url, now)
+
+    def _emit_customer(
+        self, action: CustomerAction, customer: Customer, before: Customer | None, now: float
+    ) -> None:
+        """The events of a customer's change (made at ``now``), as its dialect's renderer
+        makes them."""
+        change = CustomerChange(action, customer, before, now)
+        renderer = self._renderers[customer.dialect]
+        rendered = renderer.render_customer(change, lambda: self._new_id("evt"))
+        webhook_url = customer.metadata.get("webhook_url")
+        self._keep_dialect_events(rendered, customer.id, customer.dialect, webhook_url, now)
+
+    def _keep_dialect_events(
+        self,
+        rendered: Iterable[RenderedEvent],
+        subject_id: str,
+        dialect: str,
+        webhook_url: str | None,
+        now: float,
+    ) -> None:
+        """Store a dialect's events about ``subject_id`` (a payment or a customer) and plan
+        their deliveries: to ``webhook_url``, or captured (the dialect's own endpoints are not
+        native endpoints)."""
         for item in rendered:
-            event = Event(item.id, item.type, payment.id, now, item.body, payment.dialect)
+            event = Event(item.id, item.type, subject_id, now, item.body, dialect)
             self._store.add_event(event)
             attempts = plan(
                 event,
-                webhook_url=payment.webhook_url,
+                webhook_url=webhook_url,
                 endpoints=(),
                 new_id=lambda: self._delivery_ids.new("whd"),
                 generation=self._generation,
@@ -1133,6 +1319,68 @@ class Simulator:
         if refund is None:
             raise ResourceMissing(f"No refund with id {refund_id!r}.", param="id")
         return refund
+
+    def refunds(
+        self,
+        *,
+        limit: int = 10,
+        starting_after: str | None = None,
+        payment_id: str | None = None,
+        charge_id: str | None = None,
+        dialect: str | None = None,
+    ) -> tuple[list[Refund], bool]:
+        """A page of refunds (of the payments of ``dialect``, or of every front end), newest
+        first, and whether more follow; failed refunds too."""
+        with self._lock:
+            return self._store.list_refunds(
+                limit=limit,
+                starting_after=starting_after,
+                payment_id=payment_id,
+                charge_id=charge_id,
+                dialect=dialect,
+            )
+
+    def get_customer(self, customer_id: str) -> Customer:
+        """The customer (a deleted one too: ``deleted`` is set), or 404."""
+        with self._lock:
+            customer = self._store.get_customer(customer_id)
+        if customer is None:
+            raise ResourceMissing(f"No customer with id {customer_id!r}.", param="id")
+        return customer
+
+    def customers(
+        self,
+        *,
+        limit: int = 10,
+        starting_after: str | None = None,
+        email: str | None = None,
+        dialect: str | None = None,
+    ) -> tuple[list[Customer], bool]:
+        """A page of the customers not deleted (with this ``email``, if given), newest first,
+        and whether more follow."""
+        with self._lock:
+            return self._store.list_customers(
+                limit=limit, starting_after=starting_after, email=email, dialect=dialect
+            )
+
+    def get_payment_method(self, payment_method_id: str) -> PaymentMethod:
+        """The payment method, or 404."""
+        with self._lock:
+            return self._stored_payment_method(payment_method_id)
+
+    def payment_methods(
+        self,
+        *,
+        customer: str | None = None,
+        limit: int = 10,
+        starting_after: str | None = None,
+    ) -> tuple[list[PaymentMethod], bool]:
+        """A page of payment methods (attached to ``customer``, if given), newest first, and
+        whether more follow."""
+        with self._lock:
+            return self._store.list_payment_methods(
+                limit=limit, starting_after=starting_after, customer=customer
+            )
 
     def get_event(self, event_id: str) -> Event:
         """The event, or 404."""

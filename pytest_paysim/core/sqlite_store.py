@@ -60,10 +60,12 @@ from typing import Any
 
 from pytest_paysim.core.models import (
     Charge,
+    Customer,
     DeliveryAttempt,
     Event,
     IdempotencyRecord,
     Payment,
+    PaymentMethod,
     Refund,
     WebhookEndpoint,
 )
@@ -79,7 +81,8 @@ SCHEMA_VERSION = 7
 table.
 6: dialects: a ``dialect`` column on payments, events and deliveries, the Stripe fields of a
 payment and a refund, a charges table.
-7: one journal of every change instead of a table per record (records live in memory)."""
+7: one journal of every change instead of a table per record (records live in memory);
+customers and payment methods."""
 
 _SYNCHRONOUS = ("NORMAL", "FULL")
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -162,9 +165,21 @@ _EVENT = _Codec.of("event", Event, body="body")
 _IDEMPOTENCY = _Codec.of("idempotency", IdempotencyRecord, body="body")
 _ENDPOINT = _Codec.of("endpoint", WebhookEndpoint)
 _DELIVERY = _Codec.of("delivery", DeliveryAttempt, body="body")
+_CUSTOMER = _Codec.of("customer", Customer)
+_PAYMENT_METHOD = _Codec.of("payment_method", PaymentMethod)
 _CODECS = {
     codec.kind: codec
-    for codec in (_REFUND, _CHARGE, _PAYMENT, _EVENT, _IDEMPOTENCY, _ENDPOINT, _DELIVERY)
+    for codec in (
+        _REFUND,
+        _CHARGE,
+        _PAYMENT,
+        _EVENT,
+        _IDEMPOTENCY,
+        _ENDPOINT,
+        _DELIVERY,
+        _CUSTOMER,
+        _PAYMENT_METHOD,
+    )
 }
 _DELETE_IDEMPOTENCY = "-idempotency"
 _DELETE_ENDPOINT = "-endpoint"
@@ -312,6 +327,8 @@ class SqliteStore(MemoryStore):
             *((_IDEMPOTENCY, record) for record in self._idempotency.values()),
             *((_ENDPOINT, endpoint) for endpoint in self._endpoints.values()),
             *((_DELIVERY, attempt) for attempt in self._deliveries.values()),
+            *((_CUSTOMER, customer) for customer in self._customers.values()),
+            *((_PAYMENT_METHOD, method) for method in self._payment_methods.values()),
         )
         for codec, record in records:
             yield self._change(codec, record)
@@ -449,6 +466,14 @@ class SqliteStore(MemoryStore):
     def save_delivery(self, attempt: DeliveryAttempt) -> None:
         super().save_delivery(attempt)
         self._log(*self._change(_DELIVERY, attempt))
+
+    def save_customer(self, customer: Customer) -> None:
+        super().save_customer(customer)
+        self._log(*self._change(_CUSTOMER, customer))
+
+    def save_payment_method(self, payment_method: PaymentMethod) -> None:
+        super().save_payment_method(payment_method)
+        self._log(*self._change(_PAYMENT_METHOD, payment_method))
 
     def set_setting(self, name: str, value: str) -> None:
         super().set_setting(name, value)

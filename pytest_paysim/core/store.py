@@ -20,10 +20,12 @@ from typing import Protocol, TypeVar
 
 from pytest_paysim.core.models import (
     Charge,
+    Customer,
     DeliveryAttempt,
     Event,
     IdempotencyRecord,
     Payment,
+    PaymentMethod,
     Refund,
     WebhookEndpoint,
 )
@@ -61,8 +63,38 @@ class Store(Protocol):
 
     def get_refund(self, refund_id: str) -> Refund | None: ...
     def save_refund(self, refund: Refund) -> None: ...
+    def list_refunds(
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        payment_id: str | None,
+        charge_id: str | None,
+        dialect: str | None = None,
+    ) -> tuple[list[Refund], bool]:
+        """Refunds (of the payments of ``dialect``, if given), newest first."""
+
     def get_charge(self, charge_id: str) -> Charge | None: ...
     def save_charge(self, charge: Charge) -> None: ...
+
+    def get_customer(self, customer_id: str) -> Customer | None: ...
+    def save_customer(self, customer: Customer) -> None: ...
+    def list_customers(
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        email: str | None,
+        dialect: str | None = None,
+    ) -> tuple[list[Customer], bool]:
+        """Customers not deleted, newest first."""
+
+    def get_payment_method(self, payment_method_id: str) -> PaymentMethod | None: ...
+    def save_payment_method(self, payment_method: PaymentMethod) -> None: ...
+    def list_payment_methods(
+        self, *, limit: int, starting_after: str | None, customer: str | None
+    ) -> tuple[list[PaymentMethod], bool]:
+        """Payment methods (attached to ``customer``, if given), newest first."""
 
     def get_event(self, event_id: str) -> Event | None: ...
     def add_event(self, event: Event) -> None: ...
@@ -178,8 +210,10 @@ class MemoryStore:
 
     def _reset_records(self) -> None:
         self._payments: _Index[Payment] = _Index()
-        self._refunds: dict[str, Refund] = {}
+        self._refunds: _Index[Refund] = _Index()
         self._charges: dict[str, Charge] = {}
+        self._customers: _Index[Customer] = _Index()
+        self._payment_methods: _Index[PaymentMethod] = _Index()
         self._events: _Index[Event] = _Index()
         self._events_by_payment: dict[str, list[Event]] = {}
         self._idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
@@ -267,13 +301,75 @@ class MemoryStore:
         return self._refunds.get(refund_id)
 
     def save_refund(self, refund: Refund) -> None:
-        _set(self, self._refunds, refund.id, refund)
+        self._put(self._refunds, refund.id, refund)
+
+    def list_refunds(
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        payment_id: str | None,
+        charge_id: str | None,
+        dialect: str | None = None,
+    ) -> tuple[list[Refund], bool]:
+        payments = self._payments
+
+        def keep(refund: Refund) -> bool:
+            return (
+                (payment_id is None or refund.payment_id == payment_id)
+                and (charge_id is None or refund.charge_id == charge_id)
+                and (dialect is None or payments[refund.payment_id].dialect == dialect)
+            )
+
+        return self._refunds.page(limit, starting_after, keep)
 
     def get_charge(self, charge_id: str) -> Charge | None:
         return self._charges.get(charge_id)
 
     def save_charge(self, charge: Charge) -> None:
         _set(self, self._charges, charge.id, charge)
+
+    # -- customers and payment methods -------------------------------------------------------
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        return self._customers.get(customer_id)
+
+    def save_customer(self, customer: Customer) -> None:
+        self._put(self._customers, customer.id, customer)
+
+    def list_customers(
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        email: str | None,
+        dialect: str | None = None,
+    ) -> tuple[list[Customer], bool]:
+        def keep(customer: Customer) -> bool:
+            return (
+                not customer.deleted
+                and (email is None or customer.email == email)
+                and (dialect is None or customer.dialect == dialect)
+            )
+
+        return self._customers.page(limit, starting_after, keep)
+
+    def get_payment_method(self, payment_method_id: str) -> PaymentMethod | None:
+        return self._payment_methods.get(payment_method_id)
+
+    def save_payment_method(self, payment_method: PaymentMethod) -> None:
+        self._put(self._payment_methods, payment_method.id, payment_method)
+
+    def list_payment_methods(
+        self, *, limit: int, starting_after: str | None, customer: str | None
+    ) -> tuple[list[PaymentMethod], bool]:
+        keep: Callable[[PaymentMethod], bool] | None = None
+        if customer is not None:
+
+            def keep(payment_method: PaymentMethod) -> bool:
+                return payment_method.customer == customer
+
+        return self._payment_methods.page(limit, starting_after, keep)
 
     # -- events ------------------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ class StripeApp:
         self.simulator = simulator
         self.prefix = prefix
         self.error_log = error_log
-        simulator.register_dialect("stripe", StripeEvents())
+        simulator.register_dialect("stripe", StripeEvents(simulator))
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request_id = "req_" + secrets.token_hex(7)

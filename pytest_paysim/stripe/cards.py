@@ -13,7 +13,12 @@ their own code at Stripe (``expired_card``, ``incorrect_cvc``, ``processing_erro
     'card_declined'
 
 :func:`card_for_number` reads the card of ``POST /v1/payment_methods`` and raises Stripe's
-402 for a number, expiry or CVC that Stripe would refuse.
+402 for a number, expiry or CVC that Stripe would refuse; :func:`card_of_number` is the card
+of a number already checked (a stored payment method's)::
+
+    >>> card = card_of_number("4000000000009995", exp_month=3, exp_year=2031)
+    >>> card.brand, card.last4, card.decline_code
+    ('visa', '9995', 'insufficient_funds')
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ __all__ = [
     "Card",
     "brand_of",
     "card_for_number",
+    "card_of_number",
     "decline_error",
     "decline_error_code",
     "fingerprint",
@@ -209,12 +215,17 @@ def card_for_number(
         )
     if cvc is not None and not (cvc.isascii() and cvc.isdigit() and 3 <= len(cvc) <= 4):
         raise InvalidCvc("Your card's security code is invalid.", param=f"{param}[cvc]")
+    return card_of_number(digits, exp_month=exp_month, exp_year=year)
+
+
+def card_of_number(digits: str, *, exp_month: int, exp_year: int) -> Card:
+    """The card of a checked number (digits only): its brand, and what paying with it does."""
     special = SPECIAL_NUMBERS.get(digits)
     return Card(
         digits,
         brand_of(digits),
         exp_month=exp_month,
-        exp_year=year,
+        exp_year=exp_year,
         decline_code=special.decline_code if special else None,
         requires_action=special.requires_action if special else False,
     )

@@ -11,7 +11,8 @@ The dialect's own errors, all under :class:`pytest_paysim.errors.ApiError`::
 
     StripeError                       to_dict() is Stripe's envelope; code "" = Stripe sends none
     ├── 400 ParameterInvalidInteger, ParameterInvalidEmpty, ParameterInvalidStringEmpty,
-    │       PaymentIntentUnexpectedState, ChargeAlreadyRefunded, IdempotencyError (no code)
+    │       PaymentIntentUnexpectedState, ChargeAlreadyRefunded, EmailInvalid,
+    │       IdempotencyError (no code)
     ├── 400/404 ResourceMissing       "No such payment_intent: 'pi_x'"
     ├── 402 CardError                 card_declined, with decline_code, charge, payment_intent,
     │   │                             payment_method
@@ -47,6 +48,7 @@ __all__ = [
     "NATIVE_ONLY_CODES",
     "CardError",
     "ChargeAlreadyRefunded",
+    "EmailInvalid",
     "ErrorAnswer",
     "ExpiredCard",
     "IdempotencyError",
@@ -87,6 +89,7 @@ ERROR_CODES: frozenset[str] = frozenset(
         "amount_too_small",
         "card_declined",
         "charge_already_refunded",
+        "email_invalid",
         "expired_card",
         "idempotency_key_in_use",
         "incorrect_cvc",
@@ -251,6 +254,15 @@ class ChargeAlreadyRefunded(StripeError):
 
     def __init__(self, charge_id: str) -> None:
         super().__init__(f"Charge {charge_id} has already been refunded.")
+
+
+class EmailInvalid(StripeError):
+    """An ``email`` that is not an email address."""
+
+    code = "email_invalid"
+
+    def __init__(self, email: str, *, param: str = "email") -> None:
+        super().__init__(f"Invalid email address: {email[:200]}", param=param)
 
 
 class CardError(StripeError):

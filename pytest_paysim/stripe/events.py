@@ -1,12 +1,15 @@
-"""The Stripe dialect's events: what each core transition of a payment intent emits.
+"""The Stripe dialect's events: what each core transition of a payment intent emits, and each
+change of a customer.
 
 The core calls :class:`StripeEvents` (registered with ``Simulator.register_dialect``) for
-every transition of a ``pi_`` payment; it answers Stripe's events in Stripe's order, each a
-full Event object (``evt_`` id, ``api_version``, integer ``created``, ``data.object``,
-``data.previous_attributes`` on updates, ``request``). Deliveries carry
-``Stripe-Signature: t=...,v1=...``, which ``stripe.Webhook.construct_event`` accepts::
+every transition of a ``pi_`` payment and every change of a ``cus_`` customer; it answers
+Stripe's events in Stripe's order, each a full Event object (``evt_`` id, ``api_version``,
+integer ``created``, ``data.object``, ``data.previous_attributes`` on updates, ``request``).
+Deliveries carry ``Stripe-Signature: t=...,v1=...``, which ``stripe.Webhook.construct_event``
+accepts. The renderer reads the records an object shows (a charge's payment method) from the
+simulator::
 
-    simulator.register_dialect("stripe", StripeEvents())
+    simulator.register_dialect("stripe", StripeEvents(simulator))
 
 The request an event comes from (its ``Request-Id`` and ``Idempotency-Key``) is noted by the
 front end with :func:`requesting` around the operation; events made elsewhere (the fixture,
@@ -23,7 +26,7 @@ from typing import Any
 from pytest_paysim._version import __version__
 from pytest_paysim.core import event_types as known_types
 from pytest_paysim.core import transitions as tx
-from pytest_paysim.core.events import Occurrence, RenderedEvent
+from pytest_paysim.core.events import CustomerChange, Occurrence, RenderedEvent
 from pytest_paysim.core.models import dump_json
 from pytest_paysim.core.signing import PAYSIM_SIGNATURE_HEADER, sign
 from pytest_paysim.stripe import objects, views
@@ -58,11 +61,19 @@ EVENT_TYPES: tuple[str, ...] = (
     "charge.refunded",
     "refund.created",
     "refund.failed",
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
 )
 """Every event type the dialect sends (registered with the webhook log's checks)."""
 known_types.register("stripe", EVENT_TYPES)
 
-_UPDATES = {"charge.captured", "charge.refunded", "payment_intent.amount_capturable_updated"}
+_UPDATES = {
+    "charge.captured",
+    "charge.refunded",
+    "customer.updated",
+    "payment_intent.amount_capturable_updated",
+}
 """Events that show ``data.previous_attributes`` (what changed on their object)."""
 
 
@@ -108,52 +119,73 @@ def event_types(occurrence: Occurrence) -> list[tuple[str, str]]:
 
 
 class StripeEvents:
-    """The renderer of the Stripe dialect's events (``core.events.EventRenderer``)."""
+    """The renderer of the Stripe dialect's events (``core.events.EventRenderer``).
+
+    ``records`` (the simulator it is registered with) gives the records an object shows
+    beyond the one it is about, read inside the operation that emits the events.
+    """
+
+    def __init__(self, records: views.Records) -> None:
+        self.records = records
 
     def render(self, occurrence: Occurrence, new_id: Callable[[], str]) -> Sequence[RenderedEvent]:
-        request_id, idempotency_key = _REQUEST.get()
-        created = int(occurrence.at)
         rendered = []
         for type, kind in event_types(occurrence):
             data_object, before = self._objects(occurrence, kind)
-            previous = None
-            if type in _UPDATES and before is not None:
-                previous = _changed(before, data_object)
             if occurrence.refund is not None and type == "refund.failed":
                 data_object = {**data_object, "status": "failed", "failure_reason": "unknown"}
-            event_id = new_id()
-            event = objects.event(
-                id=event_id,
-                type=type,
-                created=created,
-                data_object=data_object,
-                previous_attributes=previous,
-                api_version=API_VERSION,
-                pending_webhooks=1 if occurrence.payment.webhook_url else 0,
-                request_id=request_id,
-                idempotency_key=idempotency_key,
+            rendered.append(
+                _event(
+                    new_id(),
+                    type,
+                    occurrence.at,
+                    data_object,
+                    before,
+                    webhook_url=occurrence.payment.webhook_url,
+                )
             )
-            rendered.append(RenderedEvent(event_id, type, dump_json(event)))
         return rendered
+
+    def render_customer(
+        self, change: CustomerChange, new_id: Callable[[], str]
+    ) -> Sequence[RenderedEvent]:
+        """``customer.created``, ``customer.updated`` (with ``previous_attributes``) or
+        ``customer.deleted`` (the customer as it was)."""
+        before = None if change.before is None else views.customer(change.before)
+        if change.action == "deleted":
+            assert before is not None
+            data_object, before = before, None
+        else:
+            data_object = views.customer(change.customer)
+        return [
+            _event(
+                new_id(),
+                f"customer.{change.action}",
+                change.at,
+                data_object,
+                before,
+                webhook_url=change.customer.metadata.get("webhook_url"),
+            )
+        ]
 
     def _objects(
         self, occurrence: Occurrence, kind: str
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        payment, before = occurrence.payment, occurrence.before
+        payment, before, records = occurrence.payment, occurrence.before, self.records
         if kind == "intent":
-            return views.payment_intent(payment), (
-                None if before is None else views.payment_intent(before)
+            return views.payment_intent(payment, records), (
+                None if before is None else views.payment_intent(before, records)
             )
         if kind == "refund":
             assert occurrence.refund is not None
-            return views.refund(occurrence.refund, payment), None
+            return views.refund(occurrence.refund, payment, records), None
         charge = occurrence.charge or payment.latest_charge
         assert charge is not None
         old = None
         if before is not None:
             old = next((item for item in before.charges if item.id == charge.id), None)
-        return views.charge(charge, payment), (
-            None if old is None else views.charge(old, before)  # type: ignore[arg-type]
+        return views.charge(charge, payment, records), (
+            None if old is None else views.charge(old, before, records)  # type: ignore[arg-type]
         )
 
     def signature_headers(
@@ -166,6 +198,35 @@ class StripeEvents:
             "User-Agent": f"Stripe/1.0 (+https://stripe.com/docs/webhooks) paysim/{__version__}",
             SIGNATURE_HEADER: signature[PAYSIM_SIGNATURE_HEADER],
         }
+
+
+def _event(
+    event_id: str,
+    type: str,
+    at: float,
+    data_object: Mapping[str, Any],
+    before: Mapping[str, Any] | None,
+    *,
+    webhook_url: str | None,
+) -> RenderedEvent:
+    """One event, naming the request it comes from; ``data.previous_attributes`` on an update
+    (what changed since ``before``)."""
+    request_id, idempotency_key = _REQUEST.get()
+    previous = None
+    if type in _UPDATES and before is not None:
+        previous = _changed(before, data_object)
+    event = objects.event(
+        id=event_id,
+        type=type,
+        created=int(at),
+        data_object=data_object,
+        previous_attributes=previous,
+        api_version=API_VERSION,
+        pending_webhooks=1 if webhook_url else 0,
+        request_id=request_id,
+        idempotency_key=idempotency_key,
+    )
+    return RenderedEvent(event_id, type, dump_json(event))
 
 
 def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,8 @@ Each builder returns a dict with every top-level key of Stripe's own fixture of 
 (``shared/stripe/fixtures.json``) — ``None``, ``False``, ``{}`` or ``[]`` where the simulator
 has nothing to say — because the SDK's objects raise ``AttributeError`` on a missing key.
 Every key is one line of one dict literal, so adding a field is adding a line. Inputs are
-keyword arguments: the core does not model charges, customers or payment methods, so a
-builder takes exactly what it shows (ids, integer Unix times, amounts, a
+keyword arguments, not core records (:mod:`~pytest_paysim.stripe.views` turns those into
+these): a builder takes exactly what it shows (ids, integer Unix times, amounts, a
 :class:`~pytest_paysim.stripe.cards.Card`), and a field that may be expanded (``customer``,
 ``payment_method``, ``latest_charge``, ``charge``, ``payment_intent``) takes an id or the
 expanded object.

@@ -15,7 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pytest_paysim.stripe.errors import UnrecognizedUrl
-from pytest_paysim.stripe.resources import charges, events, payment_intents, refunds
+from pytest_paysim.stripe.resources import (
+    charges,
+    customers,
+    events,
+    payment_intents,
+    payment_methods,
+    refunds,
+)
 from pytest_paysim.stripe.resources.common import Answer, Request
 
 __all__ = ["ROUTES", "Request", "Route", "match"]
@@ -57,7 +64,18 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/v1/charges", charges.list_charges),
     _route("GET", "/v1/charges/{id}", charges.retrieve_charge),
     _route("POST", "/v1/refunds", refunds.create_refund),
+    _route("GET", "/v1/refunds", refunds.list_refunds),
     _route("GET", "/v1/refunds/{id}", refunds.retrieve_refund),
+    _route("POST", "/v1/payment_methods", payment_methods.create_payment_method),
+    _route("GET", "/v1/payment_methods", payment_methods.list_payment_methods),
+    _route("GET", "/v1/payment_methods/{id}", payment_methods.retrieve_payment_method),
+    _route("POST", "/v1/payment_methods/{id}/attach", payment_methods.attach_payment_method),
+    _route("POST", "/v1/payment_methods/{id}/detach", payment_methods.detach_payment_method),
+    _route("POST", "/v1/customers", customers.create_customer),
+    _route("GET", "/v1/customers", customers.list_customers),
+    _route("GET", "/v1/customers/{id}", customers.retrieve_customer),
+    _route("POST", "/v1/customers/{id}", customers.update_customer),
+    _route("DELETE", "/v1/customers/{id}", customers.delete_customer),
     _route("GET", "/v1/events", events.list_events),
     _route("GET", "/v1/events/{id}", events.retrieve_event),
 )

@@ -20,10 +20,12 @@ from werkzeug.test import Client
 from pytest_paysim.core import sqlite_store
 from pytest_paysim.core.models import (
     Charge,
+    Customer,
     DeliveryAttempt,
     Event,
     IdempotencyRecord,
     Payment,
+    PaymentMethod,
     Refund,
     WebhookEndpoint,
     dump_json,
@@ -146,6 +148,34 @@ def test_a_stripe_confirm_saves_its_charge_with_one_row(traced: Traced) -> None:
         "payment",
         *["event", "delivery"] * 2,
     ]
+
+
+def test_a_customer_and_a_payment_method_cost_one_row_each(traced: Traced) -> None:
+    """A customer's create is one row: the customer, its event, its captured attempt; a
+    payment method's, one row; deleting a customer saves each method it detaches."""
+    client = Client(StripeApp(traced.sim))  # registers the dialect
+    headers = {"Authorization": f"Bearer {traced.sim.api_key}"}
+    created: dict[str, Any] = {}
+
+    def send(method: str, path: str, form: dict[str, Any] | None = None) -> None:
+        response = client.open(path, method=method, data=form or {}, headers=headers)
+        assert response.status_code == 200, response.text
+        created.update(response.get_json())
+
+    make = traced.statements(lambda: send("POST", "/stripe/v1/customers", {"name": "Ada"}))
+    assert make == CREATE
+    assert last_row(traced.store.path) == ["customer", "event", "delivery"]
+    customer = created["id"]
+    card = {"type": "card", "card[number]": "4242424242424242"}
+    card |= {"card[exp_month]": "1", "card[exp_year]": "2030"}
+    method = traced.statements(lambda: send("POST", "/stripe/v1/payment_methods", card))
+    assert method == CREATE
+    assert last_row(traced.store.path) == ["payment_method"]
+    path = f"/stripe/v1/payment_methods/{created['id']}/attach"
+    traced.statements(lambda: send("POST", path, {"customer": customer}))
+    delete = traced.statements(lambda: send("DELETE", f"/stripe/v1/customers/{customer}"))
+    assert delete == CREATE
+    assert last_row(traced.store.path) == ["customer", "payment_method", "event", "delivery"]
 
 
 def test_recording_a_webhook_attempt_is_one_transaction(traced: Traced) -> None:
@@ -354,6 +384,8 @@ def test_every_record_comes_back_from_the_journal_as_it_went_in(db: Path) -> Non
         charge,
         ev,
         IdempotencyRecord("s", "k", "f", 402, b'{"error":1}', T0),
+        Customer("cus_1", T0, "a@example.com", metadata={"a": "b"}, deleted=True),
+        PaymentMethod("pm_1", "4242424242424242", 1, 2030, T0, "cus_1"),
         WebhookEndpoint("we_1", HOOK, ["*"], "whsec_1", T0),
         replace(planned(1, ev), headers={"A": "b"}, succeeded=False, sent_at=T0, error="x"),
     ]
@@ -364,8 +396,10 @@ def test_every_record_comes_back_from_the_journal_as_it_went_in(db: Path) -> Non
         store.save_charge(charge)
         store.add_event(ev)
         store.save_idempotency(records[4])  # type: ignore[arg-type]
-        store.save_endpoint(records[5])  # type: ignore[arg-type]
-        store.save_delivery(records[6])  # type: ignore[arg-type]
+        store.save_customer(records[5])  # type: ignore[arg-type]
+        store.save_payment_method(records[6])  # type: ignore[arg-type]
+        store.save_endpoint(records[7])  # type: ignore[arg-type]
+        store.save_delivery(records[8])  # type: ignore[arg-type]
         store.set_setting("seed", "5")
     store.close()
     again = SqliteStore(db)
@@ -375,6 +409,8 @@ def test_every_record_comes_back_from_the_journal_as_it_went_in(db: Path) -> Non
         again.get_charge("ch_1"),
         again.get_event(ev.id),
         again.get_idempotency("s", "k"),
+        again.get_customer("cus_1"),
+        again.get_payment_method("pm_1"),
         again.get_endpoint("we_1"),
         again.list_deliveries(event_id=None, type=None, payment_id=None)[0],
     ] == records

@@ -26,11 +26,12 @@ def _create(client: stripe.StripeClient, **params: object) -> stripe.PaymentInte
 
 
 def test_create_retrieve_and_the_ids_of_the_dialect(client: stripe.StripeClient) -> None:
+    customer = client.v1.customers.create()
     intent = _create(
         client,
         description="order 42",
         metadata={"order": "42"},
-        customer="cus_123",
+        customer=customer.id,
         receipt_email="a@example.com",
         payment_method_types=["card"],
     )
@@ -40,7 +41,7 @@ def test_create_retrieve_and_the_ids_of_the_dialect(client: stripe.StripeClient)
     assert intent.client_secret.startswith(intent.id + "_secret_")
     assert isinstance(intent.created, int)
     assert intent.metadata.to_dict() == {"order": "42"}
-    assert (intent.customer, intent.receipt_email) == ("cus_123", "a@example.com")
+    assert (intent.customer, intent.receipt_email) == (customer.id, "a@example.com")
     assert intent.livemode is False
     again = client.v1.payment_intents.retrieve(intent.id)
     assert again.to_dict() == intent.to_dict()
@@ -100,6 +101,7 @@ def test_cancel_an_authorization(client: stripe.StripeClient) -> None:
 
 
 def test_update_before_confirmation_merges_metadata(client: stripe.StripeClient) -> None:
+    customer = client.v1.customers.create()
     intent = _create(client, metadata={"a": "1", "b": "2"})
     updated = client.v1.payment_intents.update(
         intent.id,
@@ -109,13 +111,13 @@ def test_update_before_confirmation_merges_metadata(client: stripe.StripeClient)
             "description": "new",
             "metadata": {"a": "", "c": "3"},
             "payment_method": "pm_card_amex",
-            "customer": "cus_9",
+            "customer": customer.id,
             "receipt_email": "b@example.com",
         },
     )
     assert (updated.amount, updated.currency, updated.description) == (3100, "eur", "new")
     assert updated.metadata.to_dict() == {"b": "2", "c": "3"}
-    assert (updated.payment_method, updated.customer) == ("pm_card_amex", "cus_9")
+    assert (updated.payment_method, updated.customer) == ("pm_card_amex", customer.id)
     assert updated.receipt_email == "b@example.com"
     assert updated.status == "requires_confirmation"
     confirmed = client.v1.payment_intents.confirm(updated.id)
@@ -248,7 +250,8 @@ def test_a_second_attempt_after_a_decline_makes_a_second_charge(
 
 
 def test_lists_are_newest_first_and_page(client: stripe.StripeClient) -> None:
-    made = [_create(client, customer="cus_a" if n % 2 else "cus_b") for n in range(5)]
+    cus_a, cus_b = client.v1.customers.create().id, client.v1.customers.create().id
+    made = [_create(client, customer=cus_a if n % 2 else cus_b) for n in range(5)]
     newest_first = [intent.id for intent in reversed(made)]
     page = client.v1.payment_intents.list(params={"limit": 2})
     assert [intent.id for intent in page.data] == newest_first[:2]
@@ -257,7 +260,7 @@ def test_lists_are_newest_first_and_page(client: stripe.StripeClient) -> None:
     assert walked == newest_first
     before = client.v1.payment_intents.list(params={"ending_before": newest_first[3]})
     assert [intent.id for intent in before.data] == newest_first[:3]
-    of_a = client.v1.payment_intents.list(params={"customer": "cus_a"})
+    of_a = client.v1.payment_intents.list(params={"customer": cus_a})
     assert [intent.id for intent in of_a.data] == [made[3].id, made[1].id]
 
 

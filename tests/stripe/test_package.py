@@ -28,8 +28,10 @@ FRONT_END = [
     "pytest_paysim.stripe.resources",
     "pytest_paysim.stripe.resources.charges",
     "pytest_paysim.stripe.resources.common",
+    "pytest_paysim.stripe.resources.customers",
     "pytest_paysim.stripe.resources.events",
     "pytest_paysim.stripe.resources.payment_intents",
+    "pytest_paysim.stripe.resources.payment_methods",
     "pytest_paysim.stripe.resources.refunds",
     "pytest_paysim.stripe.views",
 ]

@@ -23,7 +23,7 @@ def retrieve_charge(request: Request) -> Answer:
     except NativeResourceMissing:
         raise ResourceMissing("charge", charge_id) from None
     payment = request.sim.get_payment(record.payment_id)
-    return 200, views.charge(record, payment, expand=expand)
+    return 200, views.charge(record, payment, request.sim, expand=expand)
 
 
 def list_charges(request: Request) -> Answer:
@@ -39,7 +39,7 @@ def list_charges(request: Request) -> Answer:
     else:
         payments = common.stripe_payments(request.sim)
     items = [
-        views.charge(charge, payment)
+        views.charge(charge, payment, request.sim)
         for payment in payments
         if customer is None or payment.customer == customer
         for charge in reversed(payment.charges)

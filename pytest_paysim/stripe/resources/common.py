@@ -7,11 +7,11 @@ dialect's errors.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from pytest_paysim.core.models import Payment
+from pytest_paysim.core.models import Customer, Payment
 from pytest_paysim.core.simulator import Simulator
 from pytest_paysim.errors import ParameterInvalid
 from pytest_paysim.errors import ResourceMissing as NativeResourceMissing
@@ -24,12 +24,15 @@ __all__ = [
     "Answer",
     "Request",
     "amount",
+    "customer",
+    "customer_param",
     "expand",
     "intent",
     "intent_answer",
     "limit",
     "page",
     "payment_method",
+    "scan",
     "string",
     "stripe_payments",
 ]
@@ -87,12 +90,35 @@ def amount(params: Mapping[str, FormValue], name: str) -> int | None:
     return forms.to_integer(params[name], name, minimum=1, maximum=MAX_AMOUNT)
 
 
-def payment_method(params: Mapping[str, FormValue]) -> str | None:
-    """The ``payment_method`` parameter, checked to be a known test payment method."""
+def payment_method(sim: Simulator, params: Mapping[str, FormValue]) -> str | None:
+    """The ``payment_method`` parameter, checked to be a test id or a created method."""
     method = string(params, "payment_method")
     if method is not None:
-        views.card_of(method)
+        views.card_of(sim, method)
     return method
+
+
+def customer(
+    sim: Simulator, customer_id: str, *, param: str = "id", in_body: bool = False
+) -> Customer:
+    """A customer that is not deleted, or Stripe's ``resource_missing`` naming ``param``."""
+    try:
+        found = sim.get_customer(customer_id)
+    except NativeResourceMissing:
+        found = None
+    if found is None or found.deleted or found.dialect != "stripe":
+        raise ResourceMissing("customer", customer_id, param=param, in_body=in_body)
+    return found
+
+
+def customer_param(
+    sim: Simulator, params: Mapping[str, FormValue], *, unsettable: bool = False
+) -> str | None:
+    """The ``customer`` parameter: the id of a customer that exists (400 otherwise)."""
+    customer_id = string(params, "customer", unsettable=unsettable)
+    if customer_id is not None:
+        customer(sim, customer_id, param="customer", in_body=True)
+    return customer_id
 
 
 def limit(params: Mapping[str, FormValue]) -> int:
@@ -121,18 +147,35 @@ def page(items: list[dict[str, Any]], params: Mapping[str, FormValue], url: str)
     return objects.list_object(items[:count], url=url, has_more=len(items) > count)
 
 
-def stripe_payments(sim: Simulator) -> list[Payment]:
-    """Every payment intent, newest first (a scan: lists of the dialect are for tests)."""
-    found: list[Payment] = []
+class _Record(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_Record)
+
+
+def scan(fetch: Callable[[int, str | None], tuple[list[_R], bool]]) -> list[_R]:
+    """Every record of a list of the simulator, newest first: ``fetch(limit, starting_after)``
+    page after page (a scan: lists of the dialect are for tests, and ``ending_before`` needs
+    the whole list; see :func:`page`)."""
+    found: list[_R] = []
     after: str | None = None
     while True:
-        page, more = sim.payments(limit=_SCAN_PAGE, starting_after=after, dialect="stripe")
-        found.extend(page)
-        if not more or not page:
+        records, more = fetch(_SCAN_PAGE, after)
+        found.extend(records)
+        if not more or not records:
             return found
-        after = page[-1].id
+        after = records[-1].id
 
 
-def intent_answer(payment: Payment, expand: set[str]) -> Answer:
+def stripe_payments(sim: Simulator) -> list[Payment]:
+    """Every payment intent, newest first."""
+    return scan(
+        lambda limit, after: sim.payments(limit=limit, starting_after=after, dialect="stripe")
+    )
+
+
+def intent_answer(sim: Simulator, payment: Payment, expand: set[str]) -> Answer:
     """A payment intent as a 200 answer."""
-    return 200, views.payment_intent(payment, expand=expand)
+    return 200, views.payment_intent(payment, sim, expand=expand)

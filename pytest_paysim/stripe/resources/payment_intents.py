@@ -1,7 +1,9 @@
 """Payment intents: create, retrieve, update, list, confirm, capture, cancel, and the 3-D Secure
 test helper. A declined confirmation is an answer, not an error: the failed charge and the
 intent's new state are kept, and the 402 body is stored under the idempotency key like any
-answer.
+answer. An intent's ``customer`` is a customer that exists; its payment method is a test id
+(``pm_card_visa``) or a created one, which pays as its card does and, once attached to a
+customer, only for that customer's intents.
 """
 
 from __future__ import annotations
@@ -13,8 +15,13 @@ from pytest_paysim.core.outcomes import AUTHENTICATION_OUTCOMES
 from pytest_paysim.core.simulator import Simulator
 from pytest_paysim.errors import AmountTooLarge
 from pytest_paysim.stripe import forms, views
-from pytest_paysim.stripe.cards import decline_error
-from pytest_paysim.stripe.errors import PaymentIntentUnexpectedState, render_error, unexpected_state
+from pytest_paysim.stripe.cards import TEST_PAYMENT_METHODS, decline_error
+from pytest_paysim.stripe.errors import (
+    PaymentIntentUnexpectedState,
+    StripeError,
+    render_error,
+    unexpected_state,
+)
 from pytest_paysim.stripe.resources import common
 from pytest_paysim.stripe.resources.common import Answer, Request
 
@@ -32,7 +39,7 @@ __all__ = [
 
 _CAPTURE_METHODS = ("automatic", "automatic_async", "manual")
 _CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
-INTENT_EXPANDS = ("latest_charge", "payment_method")
+INTENT_EXPANDS = ("latest_charge", "payment_method", "customer")
 
 
 def create_intent(request: Request) -> Answer:
@@ -72,7 +79,11 @@ def create_intent(request: Request) -> Answer:
         attributes["payment_method_types"] = forms.to_string_list(
             params["payment_method_types"], "payment_method_types"
         )
-    payment = request.sim.create_payment(
+    sim = request.sim
+    method = common.payment_method(sim, params)
+    customer = common.customer_param(sim, params)
+    _check_owner(sim, method, customer)
+    payment = sim.create_payment(
         amount=amount,
         currency=currency,
         description=common.string(params, "description", unsettable=True),
@@ -80,20 +91,21 @@ def create_intent(request: Request) -> Answer:
         capture_method="manual" if capture_method == "manual" else "automatic",
         return_url=common.string(params, "return_url"),
         dialect="stripe",
-        payment_method=common.payment_method(params),
-        customer=common.string(params, "customer"),
+        payment_method=method,
+        customer=customer,
         attributes=attributes,
     )
     if confirm:
-        return _confirm(request.sim, payment, None, expand)
-    return common.intent_answer(payment, expand)
+        return _confirm(sim, payment, None, expand)
+    return common.intent_answer(sim, payment, expand)
 
 
 def retrieve_intent(request: Request) -> Answer:
     """``GET /v1/payment_intents/{id}``."""
     forms.reject_unknown(request.params, ("expand", "client_secret"))
     expand = common.expand(request.params, INTENT_EXPANDS)
-    return common.intent_answer(common.intent(request.sim, request.args["id"]), expand)
+    sim = request.sim
+    return common.intent_answer(sim, common.intent(sim, request.args["id"]), expand)
 
 
 def update_intent(request: Request) -> Answer:
@@ -113,12 +125,13 @@ def update_intent(request: Request) -> Answer:
         ),
     )
     expand = common.expand(params, INTENT_EXPANDS)
-    payment = common.intent(request.sim, request.args["id"])
+    sim = request.sim
+    payment = common.intent(sim, request.args["id"])
     status = views.status_of(payment)
     allowed = ("requires_payment_method", "requires_confirmation")
     if status not in allowed:
         raise unexpected_state(
-            "updated", status, allowed, payment_intent=views.payment_intent(payment)
+            "updated", status, allowed, payment_intent=views.payment_intent(payment, sim)
         )
     changes: dict[str, Any] = {}
     if "amount" in params:
@@ -130,15 +143,20 @@ def update_intent(request: Request) -> Answer:
     if "metadata" in params:
         changes["metadata"] = forms.merge_metadata(payment.metadata, params["metadata"])
     if "payment_method" in params:
-        changes["payment_method"] = common.payment_method(params)
+        changes["payment_method"] = common.payment_method(sim, params)
     if "customer" in params:
-        changes["customer"] = common.string(params, "customer", unsettable=True)
+        changes["customer"] = common.customer_param(sim, params, unsettable=True)
     if "receipt_email" in params:
         changes["attributes"] = {
             "receipt_email": common.string(params, "receipt_email", unsettable=True)
         }
-    payment = request.sim.update_payment(payment.id, **changes)
-    return common.intent_answer(payment, expand)
+    _check_owner(
+        sim,
+        changes.get("payment_method", payment.payment_method),
+        changes.get("customer", payment.customer),
+    )
+    payment = sim.update_payment(payment.id, **changes)
+    return common.intent_answer(sim, payment, expand)
 
 
 def list_intents(request: Request) -> Answer:
@@ -149,7 +167,7 @@ def list_intents(request: Request) -> Answer:
     )
     customer = common.string(params, "customer")
     items = [
-        views.payment_intent(payment)
+        views.payment_intent(payment, request.sim)
         for payment in common.stripe_payments(request.sim)
         if customer is None or payment.customer == customer
     ]
@@ -161,10 +179,11 @@ def confirm_intent(request: Request) -> Answer:
     params = request.params
     forms.reject_unknown(params, ("payment_method", "return_url", "expand"))
     expand = common.expand(params, INTENT_EXPANDS)
-    payment = common.intent(request.sim, request.args["id"])
-    method = common.payment_method(params)
+    sim = request.sim
+    payment = common.intent(sim, request.args["id"])
+    method = common.payment_method(sim, params)
     return_url = common.string(params, "return_url")
-    return _confirm(request.sim, payment, method, expand, return_url=return_url)
+    return _confirm(sim, payment, method, expand, return_url=return_url)
 
 
 def _confirm(
@@ -179,28 +198,50 @@ def _confirm(
     allowed = ("requires_payment_method", "requires_confirmation")
     if status not in allowed:
         raise unexpected_state(
-            "confirmed", status, allowed, payment_intent=views.payment_intent(payment)
+            "confirmed", status, allowed, payment_intent=views.payment_intent(payment, sim)
         )
     method = method or payment.payment_method
     if method is None:
         raise PaymentIntentUnexpectedState(
             "You cannot confirm this PaymentIntent because it's missing a payment method. To "
             "confirm it, attach a payment method or pass one as `payment_method`.",
-            payment_intent=views.payment_intent(payment),
+            payment_intent=views.payment_intent(payment, sim),
         )
+    _check_owner(sim, method, payment.customer)
     changes: dict[str, Any] = {"payment_method": method}
     if return_url is not None:
         changes["return_url"] = return_url
     sim.update_payment(payment.id, **changes)
-    payment = sim.pay(payment.id, card_number=views.card_of(method).number)
+    payment = sim.pay(payment.id, card_number=views.card_of(sim, method).number)
     if payment.status == "failed":
-        return _declined(payment)
-    return common.intent_answer(payment, expand)
+        return _declined(sim, payment)
+    return common.intent_answer(sim, payment, expand)
 
 
-def _declined(payment: Payment) -> Answer:
+def _check_owner(sim: Simulator, method: str | None, customer: str | None) -> None:
+    """Stripe's refusal of a payment method attached to a customer other than the intent's."""
+    if method is None or method in TEST_PAYMENT_METHODS:
+        return
+    owner = views.stored_method(sim, method, param="payment_method", in_body=True).customer
+    if owner is None or owner == customer:
+        return
+    if customer is None:
+        message = (
+            f"The `payment_method` parameter supplied {method} belongs to the Customer "
+            f"{owner}. Please include the Customer in the `customer` parameter on the "
+            "PaymentIntent."
+        )
+    else:
+        message = (
+            f"The customer does not have a payment method with the ID {method}. The payment "
+            "method must be attached to the customer."
+        )
+    raise StripeError(message, param="payment_method")
+
+
+def _declined(sim: Simulator, payment: Payment) -> Answer:
     """The 402 of a declined confirmation, as an answer (the attempt's changes are kept)."""
-    intent = views.payment_intent(payment)
+    intent = views.payment_intent(payment, sim)
     error = intent["last_payment_error"] or {}
     if error.get("code") == views.AUTHENTICATION_FAILURE:
         rendered = render_error(
@@ -223,11 +264,15 @@ def capture_intent(request: Request) -> Answer:
     params = request.params
     forms.reject_unknown(params, ("amount_to_capture", "expand"))
     expand = common.expand(params, INTENT_EXPANDS)
-    payment = common.intent(request.sim, request.args["id"])
+    sim = request.sim
+    payment = common.intent(sim, request.args["id"])
     status = views.status_of(payment)
     if status != "requires_capture":
         raise unexpected_state(
-            "captured", status, ("requires_capture",), payment_intent=views.payment_intent(payment)
+            "captured",
+            status,
+            ("requires_capture",),
+            payment_intent=views.payment_intent(payment, sim),
         )
     amount = common.amount(params, "amount_to_capture")
     if amount is not None and amount > payment.amount_capturable:
@@ -236,7 +281,7 @@ def capture_intent(request: Request) -> Answer:
             f"({payment.amount_capturable}).",
             param="amount_to_capture",
         )
-    return common.intent_answer(request.sim.capture(payment.id, amount=amount), expand)
+    return common.intent_answer(sim, sim.capture(payment.id, amount=amount), expand)
 
 
 def cancel_intent(request: Request) -> Answer:
@@ -244,7 +289,8 @@ def cancel_intent(request: Request) -> Answer:
     params = request.params
     forms.reject_unknown(params, ("cancellation_reason", "expand"))
     expand = common.expand(params, INTENT_EXPANDS)
-    payment = common.intent(request.sim, request.args["id"])
+    sim = request.sim
+    payment = common.intent(sim, request.args["id"])
     reason = None
     if "cancellation_reason" in params:
         reason = forms.to_enum(
@@ -259,9 +305,9 @@ def cancel_intent(request: Request) -> Answer:
     )
     if status not in allowed:
         raise unexpected_state(
-            "canceled", status, allowed, payment_intent=views.payment_intent(payment)
+            "canceled", status, allowed, payment_intent=views.payment_intent(payment, sim)
         )
-    return common.intent_answer(request.sim.cancel(payment.id, cancellation_reason=reason), expand)
+    return common.intent_answer(sim, sim.cancel(payment.id, cancellation_reason=reason), expand)
 
 
 def authenticate_intent(request: Request) -> Answer:
@@ -271,7 +317,8 @@ def authenticate_intent(request: Request) -> Answer:
     params = request.params
     forms.reject_unknown(params, ("outcome", "expand"))
     expand = common.expand(params, INTENT_EXPANDS)
-    payment = common.intent(request.sim, request.args["id"])
+    sim = request.sim
+    payment = common.intent(sim, request.args["id"])
     outcome = "succeed"
     if "outcome" in params:
         outcome = forms.to_enum(params["outcome"], "outcome", AUTHENTICATION_OUTCOMES)
@@ -281,7 +328,7 @@ def authenticate_intent(request: Request) -> Answer:
             "authenticated",
             status,
             ("requires_action",),
-            payment_intent=views.payment_intent(payment),
+            payment_intent=views.payment_intent(payment, sim),
         )
     # The intent, failed or not (200): the customer acted, the helper did not confirm.
-    return common.intent_answer(request.sim.authenticate(payment.id, outcome=outcome), expand)
+    return common.intent_answer(sim, sim.authenticate(payment.id, outcome=outcome), expand)

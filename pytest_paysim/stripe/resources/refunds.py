@@ -1,7 +1,9 @@
-"""Refunds of a payment intent's captured charge: create and retrieve."""
+"""Refunds of a payment intent's captured charge: create, retrieve and list (newest first)."""
 
 from __future__ import annotations
 
+from pytest_paysim.core.models import Payment
+from pytest_paysim.core.simulator import Simulator
 from pytest_paysim.errors import AmountTooLarge, ParameterInvalid, ParameterMissing
 from pytest_paysim.errors import ResourceMissing as NativeResourceMissing
 from pytest_paysim.stripe import forms, views
@@ -13,7 +15,7 @@ from pytest_paysim.stripe.errors import (
 from pytest_paysim.stripe.resources import common
 from pytest_paysim.stripe.resources.common import Answer, Request
 
-__all__ = ["create_refund", "retrieve_refund"]
+__all__ = ["create_refund", "list_refunds", "retrieve_refund"]
 
 _REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 _REFUND_EXPANDS = ("charge", "payment_intent")
@@ -39,10 +41,7 @@ def create_refund(request: Request) -> Answer:
         payment = common.intent(sim, intent_id, param="payment_intent", in_body=True)
     else:
         assert charge_id is not None
-        try:
-            payment = sim.get_payment(sim.get_charge(charge_id).payment_id)
-        except NativeResourceMissing:
-            raise ResourceMissing("charge", charge_id, param="charge", in_body=True) from None
+        payment = _charge_payment(sim, charge_id)
         if intent_id is not None and payment.id != intent_id:
             raise ParameterInvalid("The charge is not of this PaymentIntent.", param="charge")
     captured = next(
@@ -51,7 +50,7 @@ def create_refund(request: Request) -> Answer:
     if payment.status not in ("succeeded", "captured", "refunded") or captured is None:
         raise PaymentIntentUnexpectedState(
             f"This PaymentIntent ({payment.id}) does not have a successful charge to refund.",
-            payment_intent=views.payment_intent(payment),
+            payment_intent=views.payment_intent(payment, sim),
         )
     if charge_id is not None and charge_id != captured.id:
         raise ParameterInvalid(f"Charge {charge_id} has no money to refund.", param="charge")
@@ -70,7 +69,7 @@ def create_refund(request: Request) -> Answer:
     metadata = forms.merge_metadata({}, params["metadata"]) if "metadata" in params else None
     refund = sim.refund(payment.id, amount=amount, reason=reason, metadata=metadata)
     payment = sim.get_payment(payment.id)
-    return 200, views.refund(refund, payment, expand=expand)
+    return 200, views.refund(refund, payment, sim, expand=expand)
 
 
 def retrieve_refund(request: Request) -> Answer:
@@ -85,4 +84,50 @@ def retrieve_refund(request: Request) -> Answer:
         raise ResourceMissing("refund", refund_id) from None
     if payment.dialect != "stripe":
         raise ResourceMissing("refund", refund_id)
-    return 200, views.refund(refund, payment, expand=expand)
+    return 200, views.refund(refund, payment, request.sim, expand=expand)
+
+
+def list_refunds(request: Request) -> Answer:
+    """``GET /v1/refunds``, newest first (``payment_intent``, ``charge``); failed ones too."""
+    params = request.params
+    forms.reject_unknown(
+        params, ("payment_intent", "charge", "limit", "starting_after", "ending_before", "expand")
+    )
+    # A list expands its items' fields: expand[]=data.charge.
+    listed = common.expand(params, tuple(f"data.{name}" for name in _REFUND_EXPANDS))
+    expand = {name.removeprefix("data.") for name in listed}
+    sim = request.sim
+    intent_id = common.string(params, "payment_intent")
+    if intent_id is not None:
+        common.intent(sim, intent_id, param="payment_intent", in_body=True)
+    charge_id = common.string(params, "charge")
+    if charge_id is not None:
+        _charge_payment(sim, charge_id)
+    refunds = common.scan(
+        lambda limit, after: sim.refunds(
+            limit=limit,
+            starting_after=after,
+            payment_id=intent_id,
+            charge_id=charge_id,
+            dialect="stripe",
+        )
+    )
+    payments: dict[str, Payment] = {}
+    items = []
+    for refund in refunds:
+        payment = payments.get(refund.payment_id)
+        if payment is None:
+            payment = payments[refund.payment_id] = sim.get_payment(refund.payment_id)
+        items.append(views.refund(refund, payment, sim, expand=expand))
+    return 200, common.page(items, params, "/v1/refunds")
+
+
+def _charge_payment(sim: Simulator, charge_id: str) -> Payment:
+    """The payment intent of a charge named in the body, or 400 ``resource_missing``."""
+    try:
+        payment = sim.get_payment(sim.get_charge(charge_id).payment_id)
+    except NativeResourceMissing:
+        raise ResourceMissing("charge", charge_id, param="charge", in_body=True) from None
+    if payment.dialect != "stripe":
+        raise ResourceMissing("charge", charge_id, param="charge", in_body=True)
+    return payment
