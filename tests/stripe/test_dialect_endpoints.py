@@ -581,8 +581,9 @@ def test_concurrent_confirmations_deliver_each_event_once_per_endpoint(
     def confirm(intent_id: str, key: str) -> None:
         try:
             start.wait(5)
-            # Two confirms of each intent with one key: one charge, the other replayed.
-            make_client(server).v1.payment_intents.confirm(
+            # Two confirms of each intent with one key: one charge, the other replayed (or
+            # a 409 while the first runs, which the SDK retries).
+            make_client(server, retries=5).v1.payment_intents.confirm(
                 intent_id, options={"idempotency_key": key}
             )
         except BaseException as error:  # reported below
@@ -596,7 +597,8 @@ def test_concurrent_confirmations_deliver_each_event_once_per_endpoint(
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(10)
+        thread.join(20)
+    assert not any(thread.is_alive() for thread in threads)
     assert errors == []
     expected = 8 * 3  # created, charge.succeeded, payment_intent.succeeded per intent
     for receiver, endpoint in zip((first, second), endpoints, strict=True):
