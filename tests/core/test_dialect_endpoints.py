@@ -17,7 +17,7 @@ HOOK = "http://127.0.0.1:9/hook"
 @pytest.fixture
 def sim() -> Simulator:
     simulator = Simulator(SimulatorConfig(seed=5))
-    simulator.register_dialect("stripe", StripeEvents())
+    simulator.register_dialect("stripe", StripeEvents(simulator))
     return simulator
 
 
@@ -52,7 +52,7 @@ def test_each_dialect_sees_its_own_endpoints_only(sim: Simulator) -> None:
 
 def test_a_dialects_secret_is_hmac_under_every_scheme() -> None:
     sim = Simulator(SimulatorConfig(seed=5, signature="ed25519"))
-    sim.register_dialect("stripe", StripeEvents())
+    sim.register_dialect("stripe", StripeEvents(sim))
     assert sim.webhook_secret.startswith("whsk_")
     assert sim.hmac_webhook_secret.startswith("whsec_")
     assert sim.create_endpoint(url=HOOK, enabled_events=["*"]).secret.startswith("whsk_")

@@ -447,6 +447,25 @@ def test_native_and_stripe_events_go_to_their_own_endpoints_only(
     } == {intent.id}
 
 
+def test_customer_events_go_to_the_endpoints_that_want_them(
+    client: stripe.StripeClient, receivers: MakeReceiver, handle: Paysim
+) -> None:
+    receiver = receivers()
+    endpoint = _endpoint(client, receiver.url, ["customer.created", "customer.deleted"])
+    customer = client.v1.customers.create(params={"email": "ada@shop.test"})
+    client.v1.customers.update(customer.id, params={"name": "Ada"})
+    client.v1.customers.delete(customer.id)
+    events = _verified(receiver.wait_for(2), endpoint.secret)
+    assert [event.type for event in events] == ["customer.created", "customer.deleted"]
+    assert {event.data.object.id for event in events} == {customer.id}
+    assert [event.pending_webhooks for event in events] == [1, 1]
+    handle.webhooks.drain()
+    assert receiver.count() == 2
+    updated = handle.webhooks.wait_for("customer.updated", payment_id=customer.id)
+    assert updated.url is None  # no endpoint wants it: captured
+    assert updated.event["data"]["previous_attributes"] == {"name": None}
+
+
 def test_the_webhook_log_filters_charges_and_refunds_by_their_intent(
     client: stripe.StripeClient, receivers: MakeReceiver, handle: Paysim
 ) -> None:
