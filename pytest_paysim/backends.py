@@ -39,6 +39,8 @@ class RunningServer(Protocol):
     @property
     def webhook_public_key(self) -> str | None: ...
     @property
+    def stripe_webhook_secret(self) -> str: ...
+    @property
     def client(self) -> PaysimClient: ...
 
     seed: int
@@ -79,6 +81,7 @@ class Backend(Protocol):
     def rotate_webhook_secret(self) -> str: ...
     def webhook_secret(self) -> str: ...
     def webhook_public_key(self) -> str: ...
+    def stripe_webhook_secret(self) -> str: ...
     def unexpected_errors(self) -> list[str]: ...
     def calls(self) -> list[Call]: ...
     def deliveries(self) -> list[Delivery]: ...
@@ -176,6 +179,9 @@ class LocalBackend:
     def webhook_public_key(self) -> str:
         return self.sim.webhook_public_key
 
+    def stripe_webhook_secret(self) -> str:
+        return self.sim.hmac_webhook_secret
+
     def unexpected_errors(self) -> list[str]:
         return self.sim.unexpected_errors()
 
@@ -242,6 +248,10 @@ class RemoteServer:
         if self.signature != "ed25519":
             return None
         return str(self._state["webhook_public_key"])
+
+    @property
+    def stripe_webhook_secret(self) -> str:
+        return str(self._state["stripe_webhook_secret"])
 
     def url_for(self, path: str) -> str:
         return self.url + "/" + path.lstrip("/")
@@ -352,6 +362,9 @@ class RemoteBackend:
 
     def webhook_public_key(self) -> str:
         return str(self._control("GET", "/_paysim/state")["webhook_public_key"])
+
+    def stripe_webhook_secret(self) -> str:
+        return str(self._control("GET", "/_paysim/state")["stripe_webhook_secret"])
 
     def unexpected_errors(self) -> list[str]:
         return list(self._control("GET", "/_paysim/state")["unexpected_errors"])

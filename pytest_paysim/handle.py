@@ -139,6 +139,12 @@ class Paysim:
         """The ``whpk_`` key that verifies ed25519 webhooks."""
         return self._backend.webhook_public_key()
 
+    @property
+    def stripe_webhook_secret(self) -> str:
+        """The ``whsec_`` secret of the Stripe dialect's deliveries to ``metadata[webhook_url]``
+        and captured ones: ``webhook_secret`` under every scheme but ed25519."""
+        return self._backend.stripe_webhook_secret()
+
     def reset(self) -> None:
         """Back to the start of the test: empty state, this test's seed and marker settings."""
         settings = self._settings

@@ -360,6 +360,12 @@ class PaysimServer:
             return None
         return self._sim.webhook_public_key
 
+    @property
+    def stripe_webhook_secret(self) -> str:
+        """The ``whsec_`` secret signing the Stripe dialect's deliveries to
+        ``metadata[webhook_url]`` and captured ones (``webhook_secret`` except under ed25519)."""
+        return self._sim.hmac_webhook_secret
+
     def url_for(self, path: str) -> str:
         """The absolute URL of ``path`` on this server."""
         return self.url + "/" + path.lstrip("/")

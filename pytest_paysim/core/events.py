@@ -42,6 +42,9 @@ class Occurrence:
     refund: Refund | None = None
     charge: Charge | None = None
     """The charge the transition made or changed, if any."""
+    targets: Callable[[str], int] = lambda event_type: 0
+    """How many webhook receivers an event of a type goes to (the payment's ``webhook_url``
+    and the dialect's endpoints that want it): Stripe's ``pending_webhooks``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,8 @@ class CustomerChange:
     """The customer before it (None when it was just created)."""
     at: float
     """Simulator time."""
+    targets: Callable[[str], int] = lambda event_type: 0
+    """As :attr:`Occurrence.targets`: Stripe's ``pending_webhooks``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,9 @@ from pytest_paysim.core.clock import format_time
 __all__ = [
     "CAPTURE_METHODS",
     "DIALECTS",
+    "ENDPOINT_DISABLED",
+    "ENDPOINT_ENABLED",
+    "ENDPOINT_STATUSES",
     "REFUND_FAILED",
     "REFUND_STATUSES",
     "REFUND_SUCCEEDED",
@@ -41,6 +44,10 @@ DIALECTS = ("native", "stripe")
 CaptureMethod = Literal["automatic", "manual"]
 """``automatic``: a successful pay captures the money; ``manual``: it only authorizes."""
 CAPTURE_METHODS: tuple[CaptureMethod, ...] = get_args(CaptureMethod)
+EndpointStatus = Literal["enabled", "disabled"]
+ENDPOINT_STATUSES: tuple[EndpointStatus, ...] = get_args(EndpointStatus)
+ENDPOINT_ENABLED: EndpointStatus = "enabled"
+ENDPOINT_DISABLED: EndpointStatus = "disabled"
 RefundStatus = Literal["succeeded", "failed"]
 REFUND_STATUSES: tuple[RefundStatus, ...] = get_args(RefundStatus)
 REFUND_SUCCEEDED: RefundStatus = "succeeded"
@@ -296,16 +303,28 @@ class Event:
 
 @dataclass(slots=True)
 class WebhookEndpoint:
-    """A registered webhook receiver with its own signing secret."""
+    """A registered webhook receiver with its own signing secret.
+
+    An endpoint belongs to the front end that registered it (``dialect``) and receives that
+    dialect's events only; a ``disabled`` one receives nothing.
+    """
 
     id: str
     url: str
     enabled_events: list[str]
     secret: str
     created_at: float
+    dialect: str = "native"
+    """The front end it was registered through (:data:`DIALECTS`): it gets that one's events."""
+    description: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    status: str = ENDPOINT_ENABLED
+    """``enabled`` or ``disabled`` (:data:`ENDPOINT_STATUSES`)."""
 
     def wants(self, event_type: str) -> bool:
-        """Whether this endpoint subscribes to ``event_type``."""
+        """Whether this endpoint, enabled, subscribes to ``event_type``."""
+        if self.status != ENDPOINT_ENABLED:
+            return False
         return "*" in self.enabled_events or event_type in self.enabled_events
 
     def to_dict(self, *, with_secret: bool = False) -> dict[str, Any]:

@@ -66,6 +66,8 @@ from pytest_paysim.core.idempotency import Answer, Claim, IdempotencyKeys
 from pytest_paysim.core.ids import IdGenerator, derive_seed
 from pytest_paysim.core.models import (
     DIALECTS,
+    ENDPOINT_ENABLED,
+    ENDPOINT_STATUSES,
     REFUND_FAILED,
     REFUND_SUCCEEDED,
     Charge,
@@ -106,6 +108,8 @@ from pytest_paysim.errors import (
 __all__ = ["RunSettings", "Simulator", "SimulatorConfig"]
 
 DELETED_ENDPOINT = "not sent: the webhook endpoint was deleted"
+DISABLED_ENDPOINT = "not sent: the webhook endpoint is disabled"
+_ENDPOINT_CHANGES = frozenset({"url", "enabled_events", "description", "metadata", "status"})
 _ID_PREFIXES = {"stripe": "pi"}
 """The id prefix of each dialect's payments (native: ``pay``)."""
 MAX_UNEXPECTED_ERRORS = 100
@@ -1012,7 +1016,7 @@ class Simulator:
         attempts = plan(
             event,
             webhook_url=payment.webhook_url,
-            endpoints=self._store.list_endpoints(),
+            endpoints=self._endpoints_of("native"),
             new_id=lambda: self._delivery_ids.new("whd"),
             generation=self._generation,
         )
@@ -1041,74 +1045,94 @@ class Simulator:
         """The events of a dialect's payment, as its renderer makes them, and their
         deliveries (see :meth:`_keep_dialect_events`)."""
         now = payment.updated_at  # the change's own time: the events and the payment agree
-        occurrence = Occurrence(row, payment, before, now, refund, charge)
+        endpoints = self._endpoints_of(payment.dialect)
+        targets = _target_counter(endpoints, payment.webhook_url)
+        occurrence = Occurrence(row, payment, before, now, refund, charge, targets)
         rendered = self._renderers[payment.dialect].render(occurrence, lambda: self._new_id("evt"))
-        self._keep_dialect_events(rendered, payment.id, payment.dialect, payment.webhook_url, now)
+        self._keep_dialect_events(
+            rendered, payment.id, payment.dialect, endpoints, payment.webhook_url, now
+        )
 
     def _emit_customer(
         self, action: CustomerAction, customer: Customer, before: Customer | None, now: float
     ) -> None:
         """The events of a customer's change (made at ``now``), as its dialect's renderer
         makes them."""
-        change = CustomerChange(action, customer, before, now)
+        endpoints = self._endpoints_of(customer.dialect)
+        webhook_url = customer.metadata.get("webhook_url")
+        targets = _target_counter(endpoints, webhook_url)
+        change = CustomerChange(action, customer, before, now, targets)
         renderer = self._renderers[customer.dialect]
         rendered = renderer.render_customer(change, lambda: self._new_id("evt"))
-        webhook_url = customer.metadata.get("webhook_url")
-        self._keep_dialect_events(rendered, customer.id, customer.dialect, webhook_url, now)
+        self._keep_dialect_events(
+            rendered, customer.id, customer.dialect, endpoints, webhook_url, now
+        )
 
     def _keep_dialect_events(
         self,
         rendered: Iterable[RenderedEvent],
         subject_id: str,
         dialect: str,
+        endpoints: list[WebhookEndpoint],
         webhook_url: str | None,
         now: float,
     ) -> None:
         """Store a dialect's events about ``subject_id`` (a payment or a customer) and plan
-        their deliveries: to ``webhook_url``, or captured (the dialect's own endpoints are not
-        native endpoints)."""
+        their deliveries: to ``webhook_url`` and the ``endpoints`` registered through that
+        dialect (never native ones), or captured when there is none."""
         for item in rendered:
             event = Event(item.id, item.type, subject_id, now, item.body, dialect)
             self._store.add_event(event)
             attempts = plan(
                 event,
                 webhook_url=webhook_url,
-                endpoints=(),
+                endpoints=endpoints,
                 new_id=lambda: self._delivery_ids.new("whd"),
                 generation=self._generation,
             )
             self._deliver(attempts, now)
 
+    def _endpoints_of(self, dialect: str) -> list[WebhookEndpoint]:
+        """The endpoints registered through ``dialect``, oldest first."""
+        return [item for item in self._store.list_endpoints() if item.dialect == dialect]
+
     def _signing_secrets(self, attempt: DeliveryAttempt) -> tuple[str, ...]:
-        """An endpoint's own secret, or the session's (with those a rotation keeps valid)."""
-        if attempt.dialect != "native":
-            return self._secrets.signing("paysim", self.clock.now())  # the HMAC ones
+        """An endpoint's own secret, or the session's (with those a rotation keeps valid):
+        for a dialect's event the HMAC ``whsec_`` ones whatever the scheme, as its signature
+        header is Stripe's."""
         if attempt.endpoint_id is not None:
             endpoint = self._store.get_endpoint(attempt.endpoint_id)
             if endpoint is not None:
                 return (endpoint.secret,)
+        if attempt.dialect != "native":
+            return self._secrets.signing("paysim", self.clock.now())  # the HMAC ones
         return self._secrets.signing(self._settings.signature, self.clock.now())
 
     def prepare_attempt(self, attempt: DeliveryAttempt) -> DeliveryAttempt | None:
         """The attempt, signed, ready to send now; None when it must not be sent.
 
         Not sent: an attempt of a run that was reset since (dropped), or to an endpoint that
-        was deleted (recorded as a failed attempt, with no retry).
+        was deleted or disabled since it was planned (recorded as a failed attempt, with no
+        retry).
         """
         with self._lock:
             if attempt.generation != self._generation:
                 return None
-            if (
-                attempt.endpoint_id is not None
-                and self._store.get_endpoint(attempt.endpoint_id) is None
-            ):
-                with self._atomic():
-                    made = replace(
-                        attempt, sent_at=self.clock.now(), succeeded=False, error=DELETED_ENDPOINT
-                    )
-                    self._store.save_delivery(made)
-                    self._made.append(made)
-                return None
+            if attempt.endpoint_id is not None:
+                endpoint = self._store.get_endpoint(attempt.endpoint_id)
+                unsent = None
+                if endpoint is None:
+                    unsent = DELETED_ENDPOINT
+                elif endpoint.status != ENDPOINT_ENABLED:
+                    unsent = DISABLED_ENDPOINT
+                if unsent is not None:
+                    with self._atomic():
+                        made = replace(
+                            attempt, sent_at=self.clock.now(), succeeded=False, error=unsent
+                        )
+                        self._store.save_delivery(made)
+                        self._made.append(made)
+                    return None
             secrets = self._signing_secrets(attempt)
             scheme = self._settings.signature
         return self._sign(attempt, secrets, scheme)  # outside the lock: Ed25519 takes a while
@@ -1170,12 +1194,24 @@ class Simulator:
 
     # -- webhook endpoints ---------------------------------------------------------------------
 
-    def create_endpoint(self, *, url: str, enabled_events: list[str]) -> WebhookEndpoint:
-        """Register a webhook receiver; its secret suits the current signature scheme."""
+    def create_endpoint(
+        self,
+        *,
+        url: str,
+        enabled_events: list[str],
+        dialect: str = "native",
+        description: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> WebhookEndpoint:
+        """Register a webhook receiver for the events of ``dialect``, with a secret of its own
+        drawn from the seed: a native one's suits the current signature scheme, a dialect's is
+        always an HMAC ``whsec_`` secret (its deliveries carry Stripe's header)."""
+        if dialect != "native" and dialect not in self._renderers:
+            raise ConfigurationError(f"no front end registered the dialect {dialect!r}")
         with self._atomic():
             self._save_generators()
             rng = self._ids
-            if self._settings.signature == "ed25519":
+            if dialect == "native" and self._settings.signature == "ed25519":
                 secret = generate_signing_key(rng)
             else:
                 secret = generate_hmac_secret(rng)
@@ -1185,16 +1221,54 @@ class Simulator:
                 enabled_events=list(enabled_events),
                 secret=secret,
                 created_at=self.clock.now(),
+                dialect=dialect,
+                description=description,
+                metadata=dict(metadata or {}),
             )
             self._store.save_endpoint(endpoint)
             return endpoint
 
-    def delete_endpoint(self, endpoint_id: str) -> None:
-        """Remove a webhook receiver, or 404."""
+    def update_endpoint(
+        self, endpoint_id: str, *, dialect: str = "native", **changes: Any
+    ) -> WebhookEndpoint:
+        """Change an endpoint of ``dialect``: any of ``url``, ``enabled_events``,
+        ``description``, ``metadata`` (replaced whole) and ``status`` (``enabled`` or
+        ``disabled``); 404 for an endpoint of another dialect. Attempts already planned to a
+        disabled endpoint are not sent."""
+        unknown = set(changes) - _ENDPOINT_CHANGES
+        if unknown:
+            raise ParameterInvalid(f"cannot update {sorted(unknown)}", param=sorted(unknown)[0])
+        if "status" in changes and changes["status"] not in ENDPOINT_STATUSES:
+            raise ParameterInvalid(
+                f"`status` must be one of {', '.join(ENDPOINT_STATUSES)}.", param="status"
+            )
         with self._atomic():
-            if self._store.get_endpoint(endpoint_id) is None:
-                raise ResourceMissing(f"No webhook endpoint with id {endpoint_id!r}.", param="id")
+            endpoint = self._stored_endpoint(endpoint_id, dialect)
+            if "metadata" in changes:
+                changes["metadata"] = dict(changes["metadata"])
+            if "enabled_events" in changes:
+                changes["enabled_events"] = list(changes["enabled_events"])
+            changed = replace(endpoint, **changes)
+            self._store.save_endpoint(changed)
+            return changed
+
+    def delete_endpoint(self, endpoint_id: str, *, dialect: str = "native") -> WebhookEndpoint:
+        """Remove a webhook receiver of ``dialect`` (the one removed), or 404."""
+        with self._atomic():
+            endpoint = self._stored_endpoint(endpoint_id, dialect)
             self._store.delete_endpoint(endpoint_id)
+            return endpoint
+
+    def get_endpoint(self, endpoint_id: str, *, dialect: str = "native") -> WebhookEndpoint:
+        """The webhook endpoint, or 404 (for one of another dialect too)."""
+        with self._lock:
+            return self._stored_endpoint(endpoint_id, dialect)
+
+    def _stored_endpoint(self, endpoint_id: str, dialect: str) -> WebhookEndpoint:
+        endpoint = self._store.get_endpoint(endpoint_id)
+        if endpoint is None or endpoint.dialect != dialect:
+            raise ResourceMissing(f"No webhook endpoint with id {endpoint_id!r}.", param="id")
+        return endpoint
 
     # -- forced outcomes and faults ------------------------------------------------------------
 
@@ -1263,6 +1337,14 @@ class Simulator:
         """The secret signing webhooks now: ``whsec_...``, or ``whsk_...`` under ed25519."""
         with self._lock:
             return self._secrets.current(self._settings.signature)
+
+    @property
+    def hmac_webhook_secret(self) -> str:
+        """The session's HMAC ``whsec_`` secret: it signs a dialect's deliveries that have no
+        endpoint of their own, whatever the scheme (``webhook_secret`` too, except under
+        ed25519)."""
+        with self._lock:
+            return self._secrets.current("paysim")
 
     @property
     def webhook_public_key(self) -> str:
@@ -1414,10 +1496,12 @@ class Simulator:
         with self._lock:
             return self._store.events_of(payment_id)
 
-    def endpoints(self) -> list[WebhookEndpoint]:
-        """Every webhook endpoint, oldest first."""
+    def endpoints(self, *, dialect: str | None = "native") -> list[WebhookEndpoint]:
+        """The webhook endpoints of ``dialect`` (None: of every front end), oldest first."""
         with self._lock:
-            return self._store.list_endpoints()
+            if dialect is None:
+                return self._store.list_endpoints()
+            return self._endpoints_of(dialect)
 
     def deliveries(
         self,
@@ -1485,3 +1569,16 @@ def _signed(attempt: DeliveryAttempt, secrets: tuple[str, ...], scheme: Scheme) 
         timestamp=int(time.time()),
     )
     return replace(attempt, headers=headers, signed_with=secrets[0])
+
+
+def _target_counter(
+    endpoints: list[WebhookEndpoint], webhook_url: str | None
+) -> Callable[[str], int]:
+    """How many receivers an event of a type goes to: the endpoints that want it, and
+    ``webhook_url`` (a renderer's ``pending_webhooks``)."""
+
+    def targets(event_type: str) -> int:
+        wanting = sum(1 for endpoint in endpoints if endpoint.wants(event_type))
+        return wanting + (1 if webhook_url else 0)
+
+    return targets

@@ -74,7 +74,7 @@ from pytest_paysim.errors import ConfigurationError
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """Stored in ``PRAGMA user_version``; a file of another version is refused, not migrated.
 
 5: records as columns instead of JSON, no ``AUTOINCREMENT``, idempotency records in a rowid
@@ -82,7 +82,8 @@ table.
 6: dialects: a ``dialect`` column on payments, events and deliveries, the Stripe fields of a
 payment and a refund, a charges table.
 7: one journal of every change instead of a table per record (records live in memory);
-customers and payment methods."""
+customers and payment methods.
+8: a webhook endpoint's ``dialect``, ``description``, ``metadata`` and ``status``."""
 
 _SYNCHRONOUS = ("NORMAL", "FULL")
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024

@@ -32,6 +32,7 @@ def _state(ctx: RequestContext) -> dict[str, Any]:
         "auto_success_rate": settings.auto_success_rate,
         "webhook_secret": sim.webhook_secret,
         "webhook_public_key": sim.webhook_public_key,
+        "stripe_webhook_secret": sim.hmac_webhook_secret,
         "faults": sim.faults(),
         **sim.outcomes(),
         "clock": _clock(ctx),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pytest_paysim._version import __version__
@@ -68,13 +69,16 @@ EVENT_TYPES: tuple[str, ...] = (
 """Every event type the dialect sends (registered with the webhook log's checks)."""
 known_types.register("stripe", EVENT_TYPES)
 
-_UPDATES = {
-    "charge.captured",
-    "charge.refunded",
-    "customer.updated",
-    "payment_intent.amount_capturable_updated",
+_CREATIONS = {
+    "payment_intent.created",
+    "charge.succeeded",
+    "charge.failed",
+    "refund.created",
+    "customer.created",
+    "customer.deleted",
 }
-"""Events that show ``data.previous_attributes`` (what changed on their object)."""
+"""Events of a new object (or of one that is gone); every other event is an update and shows
+``data.previous_attributes`` (the changed top-level fields, as they were before)."""
 
 
 @contextlib.contextmanager
@@ -131,9 +135,7 @@ class StripeEvents:
     def render(self, occurrence: Occurrence, new_id: Callable[[], str]) -> Sequence[RenderedEvent]:
         rendered = []
         for type, kind in event_types(occurrence):
-            data_object, before = self._objects(occurrence, kind)
-            if occurrence.refund is not None and type == "refund.failed":
-                data_object = {**data_object, "status": "failed", "failure_reason": "unknown"}
+            data_object, before = self._objects(occurrence, kind, type)
             rendered.append(
                 _event(
                     new_id(),
@@ -141,7 +143,7 @@ class StripeEvents:
                     occurrence.at,
                     data_object,
                     before,
-                    webhook_url=occurrence.payment.webhook_url,
+                    pending_webhooks=occurrence.targets(type),
                 )
             )
         return rendered
@@ -157,28 +159,36 @@ class StripeEvents:
             data_object, before = before, None
         else:
             data_object = views.customer(change.customer)
+        type = f"customer.{change.action}"
         return [
             _event(
                 new_id(),
-                f"customer.{change.action}",
+                type,
                 change.at,
                 data_object,
                 before,
-                webhook_url=change.customer.metadata.get("webhook_url"),
+                pending_webhooks=change.targets(type),
             )
         ]
 
     def _objects(
-        self, occurrence: Occurrence, kind: str
+        self, occurrence: Occurrence, kind: str, type: str
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The event's object, and the same object before the transition (None: new)."""
         payment, before, records = occurrence.payment, occurrence.before, self.records
         if kind == "intent":
             return views.payment_intent(payment, records), (
                 None if before is None else views.payment_intent(before, records)
             )
         if kind == "refund":
-            assert occurrence.refund is not None
-            return views.refund(occurrence.refund, payment, records), None
+            refund = occurrence.refund
+            assert refund is not None
+            shown = views.refund(refund, payment, records)
+            if refund.status != "failed":
+                return shown, None
+            # A refund that fails is created pending, then fails (refund.failed), as at Stripe.
+            pending = views.refund(replace(refund, status="pending"), payment, records)
+            return (shown, pending) if type == "refund.failed" else (pending, None)
         charge = occurrence.charge or payment.latest_charge
         assert charge is not None
         old = None
@@ -207,13 +217,13 @@ def _event(
     data_object: Mapping[str, Any],
     before: Mapping[str, Any] | None,
     *,
-    webhook_url: str | None,
+    pending_webhooks: int,
 ) -> RenderedEvent:
     """One event, naming the request it comes from; ``data.previous_attributes`` on an update
     (what changed since ``before``)."""
     request_id, idempotency_key = _REQUEST.get()
     previous = None
-    if type in _UPDATES and before is not None:
+    if type not in _CREATIONS and before is not None:
         previous = _changed(before, data_object)
     event = objects.event(
         id=event_id,
@@ -222,7 +232,7 @@ def _event(
         data_object=data_object,
         previous_attributes=previous,
         api_version=API_VERSION,
-        pending_webhooks=1 if webhook_url else 0,
+        pending_webhooks=pending_webhooks,
         request_id=request_id,
         idempotency_key=idempotency_key,
     )

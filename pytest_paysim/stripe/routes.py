@@ -22,6 +22,7 @@ from pytest_paysim.stripe.resources import (
     payment_intents,
     payment_methods,
     refunds,
+    webhook_endpoints,
 )
 from pytest_paysim.stripe.resources.common import Answer, Request
 
@@ -78,6 +79,11 @@ ROUTES: tuple[Route, ...] = (
     _route("DELETE", "/v1/customers/{id}", customers.delete_customer),
     _route("GET", "/v1/events", events.list_events),
     _route("GET", "/v1/events/{id}", events.retrieve_event),
+    _route("POST", "/v1/webhook_endpoints", webhook_endpoints.create_endpoint),
+    _route("GET", "/v1/webhook_endpoints", webhook_endpoints.list_endpoints),
+    _route("GET", "/v1/webhook_endpoints/{id}", webhook_endpoints.retrieve_endpoint),
+    _route("POST", "/v1/webhook_endpoints/{id}", webhook_endpoints.update_endpoint),
+    _route("DELETE", "/v1/webhook_endpoints/{id}", webhook_endpoints.delete_endpoint),
 )
 
 

@@ -293,6 +293,37 @@ def test_endpoints_list_in_creation_order_and_can_be_deleted(store: Store) -> No
     assert store.get_endpoint(made[1].id) is None
 
 
+def test_an_endpoint_of_a_dialect_keeps_every_field(store: Store) -> None:
+    endpoint = WebhookEndpoint(
+        "we_s",
+        "http://127.0.0.1:9/stripe",
+        ["charge.succeeded", "payment_intent.succeeded"],
+        "whsec_s",
+        T0,
+        dialect="stripe",
+        description="orders: ünïcode",
+        metadata={"team": "payments"},
+    )
+    with store.transaction():
+        store.save_endpoint(endpoint)
+    assert store.get_endpoint("we_s") == endpoint
+    disabled = replace(endpoint, status="disabled", description=None, metadata={})
+    with store.transaction():
+        store.save_endpoint(disabled)
+    assert store.get_endpoint("we_s") == disabled
+    assert store.list_endpoints() == [disabled]
+
+    def enable() -> None:
+        with store.transaction():
+            store.save_endpoint(replace(disabled, status="enabled", metadata={"a": "b"}))
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        enable()
+    assert store.get_endpoint("we_s") == disabled
+    assert store.list_endpoints() == [disabled]
+
+
 # -- deliveries --------------------------------------------------------------------------------
 
 

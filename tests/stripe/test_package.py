@@ -33,6 +33,7 @@ FRONT_END = [
     "pytest_paysim.stripe.resources.payment_intents",
     "pytest_paysim.stripe.resources.payment_methods",
     "pytest_paysim.stripe.resources.refunds",
+    "pytest_paysim.stripe.resources.webhook_endpoints",
     "pytest_paysim.stripe.views",
 ]
 """The dialect's front end over the core: it may import the core and the native front end's

@@ -263,7 +263,7 @@ def state_of(server: PaysimServer) -> dict[str, Any]:
     return {
         "payments": [payment.to_dict() for payment in payments],
         "events": [event.to_dict() for event in events],
-        "endpoints": [e.to_dict(with_secret=True) for e in sim.endpoints()],
+        "endpoints": [e.to_dict(with_secret=True) for e in sim.endpoints(dialect=None)],
         "deliveries": [delivery.to_dict() for delivery in sim.deliveries()],
         "pending": [delivery.to_dict() for delivery in sim.pending_deliveries()],
         "faults": sim.faults(),
