@@ -32,6 +32,7 @@ def _state(ctx: RequestContext) -> dict[str, Any]:
         "auto_success_rate": settings.auto_success_rate,
         "webhook_secret": sim.webhook_secret,
         "webhook_public_key": sim.webhook_public_key,
+        "publishable_key": sim.publishable_key,
         "faults": sim.faults(),
         **sim.outcomes(),
         "clock": _clock(ctx),
