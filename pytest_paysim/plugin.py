@@ -532,16 +532,25 @@ def paysim(request: pytest.FixtureRequest, paysim_server: RunningServer) -> Iter
 STRIPE_MISSING = 'paysim_stripe needs the stripe package: pip install "pytest-paysim[stripe]"'
 
 
+def _stripe_installed() -> bool:
+    """Whether the ``stripe`` SDK (an optional extra) can be imported."""
+    try:
+        import stripe  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 @pytest.fixture
 def paysim_stripe(paysim: Paysim, paysim_server: RunningServer) -> Iterator[stripe.StripeClient]:
     """A ``stripe.StripeClient`` bound to the Stripe dialect (the API key, ``stripe_url``);
     for the test's duration the module-level ``stripe.api_key`` and ``stripe.api_base`` point
     at the dialect too (and ``stripe.ca_bundle_path`` at the server's CA under HTTPS), and are
     put back after it."""
-    try:
-        import stripe
-    except ImportError:
+    if not _stripe_installed():
         pytest.fail(STRIPE_MISSING, pytrace=False)
+    import stripe
+
     saved = (stripe.api_key, stripe.api_base, stripe.ca_bundle_path)
     stripe.api_key, stripe.api_base = paysim_server.api_key, paysim_server.stripe_url
     if paysim_server.ca_file:  # the SDK trusts its own CA bundle only, not REQUESTS_CA_BUNDLE
