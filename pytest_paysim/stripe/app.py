@@ -109,7 +109,10 @@ class StripeApp:
         try:
             answer = self._answer(environ, method, generation, request_id, note)
         except ConnectionDropped:
+            # Recorded before the client can see the connection go, so a test that caught
+            # the error finds the call in paysim.calls.
             self._record(environ, method, note, None, generation)
+            _shut(environ)
             raise
         except Exception as error:  # a bug: answer 500 and make it seen
             answer = self._error(self._internal_error(error), environ)
@@ -267,11 +270,7 @@ class StripeApp:
     def _fault(
         self, fault: Fault, environ: WSGIEnvironment
     ) -> tuple[int, bytes, list[tuple[str, str]]]:
-        if fault.drop_connection:
-            connection = environ.get("werkzeug.socket")
-            if isinstance(connection, socket.socket):
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)
+        if fault.drop_connection:  # handle() shuts the connection, once the call is recorded
             raise ConnectionDropped("connection dropped by an injected fault")
         return self._error(InjectedFault(fault.status or 503), environ)
 
@@ -306,6 +305,14 @@ class _Note:
         self.fault: Fault | None = None
         self.request: dict[str, FormValue] | None = None
         self.replayed = False
+
+
+def _shut(environ: WSGIEnvironment) -> None:
+    """Shut the request's connection, if it has one (not in process), without an answer."""
+    connection = environ.get("werkzeug.socket")
+    if isinstance(connection, socket.socket):
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
 
 
 def _check_client_secret(
