@@ -19,6 +19,7 @@ from pytest_paysim.core.faults import Fault
 from pytest_paysim.core.models import DeliveryAttempt
 from pytest_paysim.errors import ConfigurationError
 from pytest_paysim.server import PaysimClient, PaysimServer
+from pytest_paysim.stripe.app import PREFIX as STRIPE_PREFIX
 from pytest_paysim.webhooks.log import Delivery, parse_sent_at
 
 __all__ = ["Backend", "LocalBackend", "RemoteBackend", "RemoteServer", "RunningServer"]
@@ -31,7 +32,11 @@ class RunningServer(Protocol):
     @property
     def url(self) -> str: ...
     @property
+    def stripe_url(self) -> str: ...
+    @property
     def api_key(self) -> str: ...
+    @property
+    def publishable_key(self) -> str: ...
     @property
     def signature(self) -> str: ...
     @property
@@ -229,6 +234,16 @@ class RemoteServer:
         state = response.json()
         self.seed: int = state["seed"]
         self._state = state
+
+    @property
+    def stripe_url(self) -> str:
+        """Where the server's Stripe dialect answers: ``<url>/stripe``."""
+        return self.url + STRIPE_PREFIX
+
+    @property
+    def publishable_key(self) -> str:
+        """The server's publishable key (``pk_test_...``)."""
+        return str(self._state["publishable_key"])
 
     def remember(self, state: dict[str, Any]) -> None:
         """Keep the control state a reset or rotation answered with (scheme, secrets)."""

@@ -2,10 +2,11 @@
 
     paysim serve --port 8080 --seed 42 --db paysim.sqlite
 
-It prints a banner (URL, API key, webhook secret, dashboard URL and how to log in to it),
-ending with ``BANNER_END``, and exits 0 on SIGINT or SIGTERM after closing the server and its
-database. Bad options and settings the server cannot use exit 2 with a message. ``paysim``
-without a command prints the help, which lists the commands, to stderr and exits 2.
+It prints a banner (URL, Stripe URL, API key, publishable key, webhook secret, dashboard URL
+and how to log in to it), ending with ``BANNER_END``, and exits 0 on SIGINT or SIGTERM after
+closing the server and its database. Bad options and settings the server cannot use exit 2
+with a message. ``paysim`` without a command prints the help, which lists the commands, to
+stderr and exits 2.
 """
 
 from __future__ import annotations
@@ -94,6 +95,15 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=_port, default=0, help="port (default 0: a free one, printed)"
     )
     serve.add_argument(
+        "--stripe-port",
+        type=_port,
+        default=None,
+        metavar="P",
+        help="also serve the Stripe dialect at the root of this port, for SDKs that take a "
+        "host and port but no path, such as stripe-node (0: a free one, printed; default: "
+        "no second port; the dialect is always at <url>/stripe)",
+    )
+    serve.add_argument(
         "--seed",
         type=int,
         default=None,
@@ -180,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             webhook_retries=args.webhook_retries,
             webhook_timeout=args.webhook_timeout,
             error_log=sys.stderr,
+            stripe_port=args.stripe_port,
         ).start()
     except (PaysimError, OSError) as error:
         _restore(previous)
@@ -198,10 +209,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _banner(server: PaysimServer, args: argparse.Namespace) -> str:
     """What a user needs to connect: URL, API key, secrets, dashboard."""
-    rows = [
-        ("url", server.url),
-        ("stripe url", server.stripe_url),
+    rows = [("url", server.url), ("stripe url", server.stripe_url)]
+    if server.stripe_root_url:
+        rows.append(("stripe port url", server.stripe_root_url))
+    rows += [
         ("api key", server.api_key),
+        ("publishable key", server.publishable_key),
         ("webhook secret", server.webhook_secret),
     ]
     if server.webhook_public_key:

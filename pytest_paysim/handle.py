@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["Clock", "Paysim", "TestSettings", "raise_for_error"]
 
 _UNSET: Any = object()
+STRIPE_API_BASE = "https://api.stripe.com"
+"""The ``stripe`` SDK's default API base, which ``intercept_stripe`` routes."""
 
 
 class TestSettings:
@@ -330,6 +332,22 @@ class Paysim:
         else:
             self._routes().route(base_url, _Forwarder(self.url), httpx=True)
 
+    def intercept_stripe(self) -> None:
+        """Route calls to ``https://api.stripe.com`` (the ``stripe`` SDK's default base) into
+        the Stripe dialect, in process, for the rest of the test: an app that never sets
+        ``stripe.api_base`` is tested as it is. ``requests`` (the SDK's default sync client)
+        and ``httpx`` (its default async one; needs the ``[httpx]`` extra) are routed."""
+        from pytest_paysim.stripe.app import PREFIX, at_root
+
+        if self._backend.local:
+            from pytest_paysim.backends import LocalBackend
+
+            assert isinstance(self._backend, LocalBackend)
+            app: WSGIApplication = at_root(self._backend.app, PREFIX)
+        else:
+            app = _Forwarder(self.url + PREFIX)
+        self._routes().route(STRIPE_API_BASE, app, httpx=True)
+
     def route_webhooks(self, base_url: str, app: WSGIApplication | ASGIApplication) -> None:
         """Deliver webhooks addressed to ``base_url`` into ``app``, in process: a WSGI app
         (Flask, Django) or an ASGI app (FastAPI, Starlette; needs the ``[asgi]`` extra)."""
@@ -346,7 +364,7 @@ class Paysim:
         return self._router
 
     def close(self) -> None:
-        """Undo ``intercept`` and ``route_webhooks``."""
+        """Undo ``intercept``, ``intercept_stripe`` and ``route_webhooks``."""
         if self._router is not None:
             self._router.stop()
             self._router = None

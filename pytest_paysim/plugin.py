@@ -2,7 +2,8 @@
 
 Off, it starts nothing and patches nothing, and tests that need it are skipped. On, the server
 starts before collection so that settings read at import time see ``PAYSIM_URL``,
-``PAYSIM_API_KEY`` and ``PAYSIM_WEBHOOK_SECRET``; each test then gets a fresh simulator state
+``PAYSIM_API_KEY``, ``PAYSIM_WEBHOOK_SECRET`` and the Stripe dialect's ``PAYSIM_STRIPE_URL`` and
+``PAYSIM_PUBLISHABLE_KEY``; each test then gets a fresh simulator state
 through the ``paysim`` fixture::
 
     def test_checkout(paysim, paysim_webhooks):
@@ -38,6 +39,7 @@ from pytest_paysim.core.outcomes import DEFAULT_AUTO_SUCCESS_RATE  # noqa: E402
 from pytest_paysim.core.signing import SCHEMES, Scheme  # noqa: E402
 
 if TYPE_CHECKING:
+    import stripe
     from pytest_paysim.backends import Backend, RemoteServer, RunningServer
     from pytest_paysim.handle import Paysim
     from pytest_paysim.server import PaysimServer
@@ -47,7 +49,7 @@ from pytest_paysim.errors import ConfigurationError  # noqa: E402
 __all__: list[str] = []
 
 SKIP_REASON = "paysim is off: run pytest with --paysim"
-FIXTURES = frozenset({"paysim", "paysim_server", "paysim_webhooks"})
+FIXTURES = frozenset({"paysim", "paysim_server", "paysim_stripe", "paysim_webhooks"})
 MARKER_ARGUMENTS = frozenset(
     {"outcome", "seed", "signature", "delivery", "clock", "auto_success_rate"}
 )
@@ -419,8 +421,9 @@ def _launch(state: PluginState) -> None:
     assert server is not None
     values = {
         "PAYSIM_URL": server.url,
-        "PAYSIM_STRIPE_URL": server.url + "/stripe",
+        "PAYSIM_STRIPE_URL": server.stripe_url,
         "PAYSIM_API_KEY": server.api_key,
+        "PAYSIM_PUBLISHABLE_KEY": server.publishable_key,
         "PAYSIM_WEBHOOK_SECRET": server.webhook_secret,
     }
     if server.webhook_public_key:
@@ -524,6 +527,40 @@ def paysim(request: pytest.FixtureRequest, paysim_server: RunningServer) -> Iter
     finally:
         handle.close()
         request.node.stash[HANDLE_KEY] = None
+
+
+STRIPE_MISSING = 'paysim_stripe needs the stripe package: pip install "pytest-paysim[stripe]"'
+
+
+def _stripe_installed() -> bool:
+    """Whether the ``stripe`` SDK (an optional extra) can be imported."""
+    try:
+        import stripe  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture
+def paysim_stripe(paysim: Paysim, paysim_server: RunningServer) -> Iterator[stripe.StripeClient]:
+    """A ``stripe.StripeClient`` bound to the Stripe dialect (the API key, ``stripe_url``);
+    for the test's duration the module-level ``stripe.api_key`` and ``stripe.api_base`` point
+    at the dialect too (and ``stripe.ca_bundle_path`` at the server's CA under HTTPS), and are
+    put back after it."""
+    if not _stripe_installed():
+        pytest.fail(STRIPE_MISSING, pytrace=False)
+    import stripe
+
+    saved = (stripe.api_key, stripe.api_base, stripe.ca_bundle_path)
+    stripe.api_key, stripe.api_base = paysim_server.api_key, paysim_server.stripe_url
+    if paysim_server.ca_file:  # the SDK trusts its own CA bundle only, not REQUESTS_CA_BUNDLE
+        stripe.ca_bundle_path = paysim_server.ca_file
+    try:
+        yield stripe.StripeClient(
+            paysim_server.api_key, base_addresses={"api": paysim_server.stripe_url}
+        )
+    finally:
+        stripe.api_key, stripe.api_base, stripe.ca_bundle_path = saved
 
 
 @pytest.fixture

@@ -6,7 +6,12 @@ The same server the pytest plugin starts, usable from unittest, scripts or anyth
         server.client.post("/v1/payments", json={"amount": 1999, "currency": "usd"})
 
 Port 0 (the default) binds a free port, read back into ``url``. Shutdown polls every 50 ms,
-so leaving the ``with`` block takes well under a second.
+so leaving the ``with`` block takes well under a second. ``stripe_port`` serves the Stripe
+dialect at the root of a second port as well (``stripe_root_url``), for SDKs that take a host
+and port but no path (stripe-node, stripe-go)::
+
+    with PaysimServer(stripe_port=0) as server:
+        stripe_node_options = {"host": "127.0.0.1", "port": server.stripe_port, "protocol": "http"}
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from pytest_paysim.errors import ConfigurationError
 from pytest_paysim.http.app import PaysimApp
 from pytest_paysim.serving import make_server
 from pytest_paysim.stripe.app import PREFIX as STRIPE_PREFIX
-from pytest_paysim.stripe.app import StripeApp
+from pytest_paysim.stripe.app import StripeApp, at_root
 from pytest_paysim.webhooks.dispatcher import Dispatcher
 
 __all__ = ["PaysimClient", "PaysimServer"]
@@ -158,7 +163,9 @@ class PaysimServer:
 
     ``error_log``: where the traceback of an unexpected error (a simulator bug) is written
     as it happens (``paysim serve`` passes standard error). Either way it is kept, and the
-    pytest plugin fails the running test with it.
+    pytest plugin fails the running test with it. ``stripe_port``: also serve the Stripe
+    dialect at the root of this port (0: a free one, read back into ``stripe_port``); None,
+    the default: no second port.
     """
 
     def __init__(
@@ -177,9 +184,11 @@ class PaysimServer:
         https: bool = False,
         cert_dir: str | os.PathLike[str] | None = None,
         error_log: TextIO | None = None,
+        stripe_port: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        self.stripe_port = stripe_port
         self.seed = random_seed() if seed is None else seed
         self.https = https
         self.ca_file: str | None = None
@@ -198,6 +207,9 @@ class PaysimServer:
         self._url: str | None = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._stripe_root_url: str | None = None
+        self._stripe_server: BaseWSGIServer | None = None
+        self._stripe_thread: threading.Thread | None = None
         self.simulator: Simulator | None = None
         self.app: PaysimApp | None = None
         self.dispatcher: Dispatcher | None = None
@@ -221,17 +233,18 @@ class PaysimServer:
                 "available; choose another port (0 picks a free one)"
             ) from None
         server.daemon_threads = True  # type: ignore[attr-defined]
-        scheme = "https" if self.https else "http"
-        host = self.host if ":" not in self.host else f"[{self.host}]"
-        if self.https and self.host in ("127.0.0.1", "0.0.0.0"):
-            host = "localhost" if self.host == "0.0.0.0" else "127.0.0.1"
-        url = f"{scheme}://{host}:{server.server_port}"
+        url = self._url_of(server)
         self.port = server.server_port
+        stripe_server = None
         try:
+            if self.stripe_port is not None:
+                stripe_server = self._bind_stripe_port(ssl_context)
             config = SimulatorConfig(seed=self.seed, base_url=url, **self._options)
             self.simulator = Simulator(config, store=self._store())
         except BaseException:
             server.server_close()
+            if stripe_server is not None:
+                stripe_server.server_close()
             self._remove_certificates()
             raise
         self._url = url
@@ -243,14 +256,36 @@ class PaysimServer:
         self.simulator.connect(self.dispatcher)  # the store's outbox (a restart) goes first
         server.app = self.app
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": POLL_INTERVAL_SECONDS},
-            name="paysim-server",
-            daemon=True,
-        )
-        self._thread.start()
+        self._thread = _serve(server, "paysim-server")
+        if stripe_server is not None:
+            stripe_server.app = at_root(self.app)
+            self._stripe_server = stripe_server
+            self._stripe_root_url = self._url_of(stripe_server)
+            self.stripe_port = stripe_server.server_port
+            self._stripe_thread = _serve(stripe_server, "paysim-stripe-server")
         return self
+
+    def _url_of(self, server: BaseWSGIServer) -> str:
+        scheme = "https" if self.https else "http"
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        if self.https and self.host in ("127.0.0.1", "0.0.0.0"):
+            host = "localhost" if self.host == "0.0.0.0" else "127.0.0.1"
+        return f"{scheme}://{host}:{server.server_port}"
+
+    def _bind_stripe_port(self, ssl_context: ssl.SSLContext | None) -> BaseWSGIServer:
+        """The second server (same kind, same TLS), bound; it answers 503 until started."""
+        try:
+            server = make_server(
+                self.host, self.stripe_port or 0, _not_ready, ssl_context=ssl_context
+            )
+        except OSError:
+            raise ConfigurationError(
+                f"cannot listen on {self.host}:{self.stripe_port} for the Stripe dialect: the "
+                "address is in use or not available; choose another --stripe-port (0 picks a "
+                "free one)"
+            ) from None
+        server.daemon_threads = True  # type: ignore[attr-defined]
+        return server
 
     def _store(self) -> Store:
         if self.db is None:
@@ -289,10 +324,15 @@ class PaysimServer:
         """Stop serving and delivering; returns in well under a second."""
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(1.0)
+        servers = [(self._server, self._thread), (self._stripe_server, self._stripe_thread)]
+        for server, _ in servers:
+            if server is not None:
+                server.shutdown()
+        for server, thread in servers:
+            if server is not None:
+                server.server_close()
+            if thread is not None:
+                thread.join(1.0)
         if self.dispatcher is not None:
             self.dispatcher.close(timeout=0.5)
         if self.simulator is not None:
@@ -300,7 +340,7 @@ class PaysimServer:
         if self._client is not None:
             self._client.close()
         self._remove_certificates()
-        self._server = None
+        self._server = self._stripe_server = None
 
     def __enter__(self) -> PaysimServer:
         return self.start()
@@ -339,9 +379,21 @@ class PaysimServer:
         return self.url + STRIPE_PREFIX
 
     @property
+    def stripe_root_url(self) -> str | None:
+        """The Stripe dialect at the root of the second port (``http://127.0.0.1:<stripe
+        port>``), once a server given ``stripe_port`` is started; else None."""
+        return self._stripe_root_url
+
+    @property
     def api_key(self) -> str:
         """The API key (``sk_test_...``)."""
         return self._sim.api_key
+
+    @property
+    def publishable_key(self) -> str:
+        """The publishable key (``pk_test_...``): with a payment intent's ``client_secret`` it
+        may retrieve and confirm that intent in the Stripe dialect, as Stripe.js does."""
+        return self._sim.publishable_key
 
     @property
     def signature(self) -> Scheme:
@@ -376,6 +428,17 @@ class PaysimServer:
         if self._client is None:
             self._client = PaysimClient(self.url, self.api_key, verify=self.ca_file or True)
         return self._client
+
+
+def _serve(server: BaseWSGIServer, name: str) -> threading.Thread:
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": POLL_INTERVAL_SECONDS},
+        name=name,
+        daemon=True,
+    )
+    thread.start()
+    return thread
 
 
 def _not_ready(environ: Any, start_response: Any) -> list[bytes]:

@@ -1,8 +1,9 @@
-"""The session's secrets: the API key, the webhook signing secrets, and their rotation.
+"""The session's secrets: the API keys, the webhook signing secrets, and their rotation.
 
-The API key and both webhook secrets are drawn from the seed, so a seed reproduces them. A
-persistent store keeps the webhook secrets (receivers keep verifying after a restart) but
-never the API key: a restart gets its key from ``--api-key`` or the seed again::
+The API key, the publishable key and both webhook secrets are drawn from the seed, so a seed
+reproduces them. A persistent store keeps the webhook secrets (receivers keep verifying after a
+restart) but never the keys: a restart gets its API key from ``--api-key`` or the seed again,
+and its publishable key from the seed::
 
     secrets = Secrets.made(seed=7, api_key=None)
     secrets.signing("paysim", now)   # the current secret, then the rotated ones still valid
@@ -27,16 +28,19 @@ ROTATION_GRACE_SECONDS = 24 * 3600
 """How long a rotated-out secret keeps signing."""
 
 STORED_SECRETS = ("hmac_secret", "signing_key")
-"""What a persistent store keeps across restarts (the API key is not among them)."""
+"""What a persistent store keeps across restarts (the API keys are not among them)."""
 
 
 @dataclass
 class Secrets:
-    """The API key and the webhook signing secrets (HMAC and Ed25519) of a session."""
+    """The API keys and the webhook signing secrets (HMAC and Ed25519) of a session."""
 
     api_key: str
     hmac_secret: str
     signing_key: str
+    publishable_key: str
+    """The ``pk_test_`` key a browser sends with a payment intent's client secret (Stripe
+    dialect); it opens nothing else."""
     previous: list[tuple[str, float]] = field(default_factory=list)
     """Secrets replaced by a rotation, with the simulator time at which they expire."""
 
@@ -48,6 +52,8 @@ class Secrets:
             api_key=api_key or "sk_test_" + IdGenerator(derive_seed(seed, "api_key")).token(24),
             hmac_secret=generate_hmac_secret(rng),
             signing_key=generate_signing_key(rng),
+            publishable_key="pk_test_"
+            + IdGenerator(derive_seed(seed, "publishable_key")).token(24),
         )
 
     @property

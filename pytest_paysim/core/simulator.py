@@ -1333,6 +1333,12 @@ class Simulator:
         return self._secrets.api_key
 
     @property
+    def publishable_key(self) -> str:
+        """The publishable key (``pk_test_...``): with a payment intent's client secret, it
+        may retrieve and confirm that intent in the Stripe dialect, and nothing else."""
+        return self._secrets.publishable_key
+
+    @property
     def webhook_secret(self) -> str:
         """The secret signing webhooks now: ``whsec_...``, or ``whsk_...`` under ed25519."""
         with self._lock:

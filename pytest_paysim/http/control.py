@@ -33,6 +33,7 @@ def _state(ctx: RequestContext) -> dict[str, Any]:
         "webhook_secret": sim.webhook_secret,
         "webhook_public_key": sim.webhook_public_key,
         "stripe_webhook_secret": sim.hmac_webhook_secret,
+        "publishable_key": sim.publishable_key,
         "faults": sim.faults(),
         **sim.outcomes(),
         "clock": _clock(ctx),

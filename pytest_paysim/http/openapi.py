@@ -178,6 +178,7 @@ SCHEMAS: dict[str, Any] = {
             "seed": {"type": "integer"},
             "signature": {"enum": list(SCHEMES)},
             "delivery": {"enum": list(DELIVERY_MODES)},
+            "publishable_key": {"type": "string"},
             "clock": {"$ref": "#/components/schemas/ClockState"},
         },
         required=["object", "seed", "signature", "delivery", "clock"],

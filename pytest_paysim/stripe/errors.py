@@ -14,6 +14,7 @@ The dialect's own errors, all under :class:`pytest_paysim.errors.ApiError`::
     │       PaymentIntentUnexpectedState, ChargeAlreadyRefunded, EmailInvalid,
     │       IdempotencyError (no code)
     ├── 400/404 ResourceMissing       "No such payment_intent: 'pi_x'"
+    ├── 401 PublishableKeyForbidden   the publishable key on a route that needs the secret key
     ├── 402 CardError                 card_declined, with decline_code, charge, payment_intent,
     │   │                             payment_method
     │   ├── ExpiredCard, IncorrectCvc, ProcessingError      declines with their own code
@@ -63,6 +64,7 @@ __all__ = [
     "ParameterInvalidStringEmpty",
     "PaymentIntentUnexpectedState",
     "ProcessingError",
+    "PublishableKeyForbidden",
     "ResourceMissing",
     "StripeError",
     "UnrecognizedUrl",
@@ -216,6 +218,18 @@ class ResourceMissing(StripeError):
         )
         self.object_name = object_name
         self.object_id = object_id
+
+
+class PublishableKeyForbidden(StripeError):
+    """401: the publishable key on a route it does not open (Stripe sends no code)."""
+
+    status = 401
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This API call cannot be made with a publishable API key. Please use a secret API "
+            "key: the key this server printed (PAYSIM_API_KEY)."
+        )
 
 
 class PaymentIntentUnexpectedState(StripeError):

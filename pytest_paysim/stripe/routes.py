@@ -31,12 +31,17 @@ __all__ = ["ROUTES", "Request", "Route", "match"]
 
 @dataclass(frozen=True)
 class Route:
-    """One method and path pattern of the dialect."""
+    """One method and path pattern of the dialect.
+
+    ``publishable``: the publishable key may call it, with the client secret of the payment
+    intent in the path (as Stripe.js does); every other route needs the secret API key.
+    """
 
     method: str
     pattern: re.Pattern[str]
     handler: Callable[[Request], Answer]
     changes_state: bool
+    publishable: bool = False
 
 
 # -- the table -----------------------------------------------------------------------------------
@@ -44,17 +49,25 @@ class Route:
 _ID = r"(?P<id>[^/]+)"
 
 
-def _route(method: str, path: str, handler: Callable[[Request], Answer]) -> Route:
+def _route(
+    method: str, path: str, handler: Callable[[Request], Answer], *, publishable: bool = False
+) -> Route:
     pattern = re.compile("^" + path.replace("{id}", _ID) + "$")
-    return Route(method, pattern, handler, changes_state=method in ("POST", "DELETE"))
+    changes_state = method in ("POST", "DELETE")
+    return Route(method, pattern, handler, changes_state, publishable=publishable)
 
 
 ROUTES: tuple[Route, ...] = (
     _route("POST", "/v1/payment_intents", payment_intents.create_intent),
     _route("GET", "/v1/payment_intents", payment_intents.list_intents),
-    _route("GET", "/v1/payment_intents/{id}", payment_intents.retrieve_intent),
+    _route("GET", "/v1/payment_intents/{id}", payment_intents.retrieve_intent, publishable=True),
     _route("POST", "/v1/payment_intents/{id}", payment_intents.update_intent),
-    _route("POST", "/v1/payment_intents/{id}/confirm", payment_intents.confirm_intent),
+    _route(
+        "POST",
+        "/v1/payment_intents/{id}/confirm",
+        payment_intents.confirm_intent,
+        publishable=True,
+    ),
     _route("POST", "/v1/payment_intents/{id}/capture", payment_intents.capture_intent),
     _route("POST", "/v1/payment_intents/{id}/cancel", payment_intents.cancel_intent),
     _route(

@@ -68,6 +68,48 @@ def test_the_banner_url_serves_the_api_with_the_printed_key(serve: Callable[...,
     assert requests.get(process.url + "/v1/payments", timeout=5).status_code == 401
 
 
+def test_stripe_port_serves_the_dialect_at_a_root_and_stops_with_the_server(
+    serve: Callable[..., Any],
+) -> None:
+    process = serve("--stripe-port", 0, "--seed", 5)
+    banner = process.banner
+    assert banner["stripe url"] == process.url + "/stripe"
+    assert banner["publishable key"].startswith("pk_test_")
+    root = banner["stripe port url"]
+    assert root.startswith("http://127.0.0.1:")
+    assert root != process.url
+    with process.session() as session:
+        created = session.post(
+            root + "/v1/payment_intents", data={"amount": 300, "currency": "eur"}, timeout=5
+        )
+        assert created.status_code == 200
+        intent = created.json()
+        under_prefix = session.get(
+            f"{process.url}/stripe/v1/payment_intents/{intent['id']}", timeout=5
+        )
+        assert under_prefix.json() == intent  # one simulator behind both
+    seen = requests.get(
+        f"{root}/v1/payment_intents/{intent['id']}",
+        params={"client_secret": intent["client_secret"]},
+        headers={"Authorization": f"Bearer {banner['publishable key']}"},
+        timeout=5,
+    )
+    assert seen.status_code == 200
+    process.signal(signal.SIGTERM)
+    assert process.process.wait(timeout=3) == 0
+    port = int(root.rsplit(":", 1)[1])
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_the_same_seed_prints_the_same_publishable_key(serve: Callable[..., Any]) -> None:
+    first = serve("--seed", 9).banner
+    second = serve("--seed", 9, "--api-key", "sk_test_other").banner
+    assert first["publishable key"] == second["publishable key"]
+    assert "stripe port url" not in first
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -91,6 +133,7 @@ def test_webhook_retries_are_parsed(text: str, expected: tuple[float, ...]) -> N
         pytest.param(["--webhook-retries", "1,inf"], ">= 0", id="retries-infinite"),
         pytest.param(["--port", "70000"], "port from 0 to 65535", id="port-too-big"),
         pytest.param(["--port", "http"], "port from 0 to 65535", id="port-word"),
+        pytest.param(["--stripe-port", "-1"], "port from 0 to 65535", id="stripe-port"),
         pytest.param(["--signature", "rsa"], "invalid choice", id="signature"),
         pytest.param(["--seed", "x"], "invalid int", id="seed"),
     ],
@@ -113,6 +156,7 @@ def test_bad_values_exit_2_with_a_message(
         pytest.param(["--webhook-timeout", "0"], "webhook_timeout", id="timeout"),
         pytest.param(["--db", "{tmp}"], "cannot", id="db-is-a-directory"),
         pytest.param(["--port", "{busy}"], "paysim: cannot listen on", id="port-in-use"),
+        pytest.param(["--stripe-port", "{busy}"], "--stripe-port", id="stripe-port-in-use"),
         pytest.param(["--host", "192.0.2.1"], "paysim: cannot listen on", id="foreign-host"),
     ],
 )

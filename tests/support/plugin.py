@@ -7,7 +7,8 @@ hypothesis and schemathesis, installed for other tests, would add a second to ev
 Generated tests report values back through ``paysim_out.record(name, value)`` (the example
 ``paysim_out.py``, copied by the ``run`` fixture), which writes JSON files that the outer test
 reads with ``run.recorded(name)``; that works under ``-n 2`` too, where a worker's output is
-not shown. :func:`serve_paysim` runs ``paysim serve`` for the ``--paysim-url`` tests.
+not shown. :func:`serve_paysim` runs ``paysim serve`` for the ``--paysim-url`` tests
+(:func:`paysim_serve` with any options, giving its whole banner).
 """
 
 from __future__ import annotations
@@ -28,10 +29,14 @@ from typing import Any
 
 import pytest
 
+from pytest_paysim.cli import BANNER_END
+
 # Variables a pytest subprocess must not inherit from the shell or from this test run.
 INHERITED = (
     "PAYSIM_URL",
+    "PAYSIM_STRIPE_URL",
     "PAYSIM_API_KEY",
+    "PAYSIM_PUBLISHABLE_KEY",
     "PAYSIM_WEBHOOK_SECRET",
     "PAYSIM_WEBHOOK_PUBLIC_KEY",
     "PYTEST_PAYSIM_WORKER_SEED",
@@ -98,9 +103,17 @@ BANNER_TIMEOUT_SECONDS = 20.0
 @contextmanager
 def serve_paysim(seed: int) -> Iterator[tuple[str, str]]:
     """A ``paysim serve`` subprocess: its URL and API key, read from its banner; stopped after."""
+    with paysim_serve("--seed", str(seed)) as banner:
+        yield banner["url"], banner["api key"]
+
+
+@contextmanager
+def paysim_serve(*args: str) -> Iterator[dict[str, str]]:
+    """A ``paysim serve`` subprocess (``--port 0`` and ``args``): its banner, name → value;
+    stopped after."""
     env = {name: value for name, value in os.environ.items() if name not in INHERITED}
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest_paysim", "serve", "--port", "0", "--seed", str(seed)],
+        [sys.executable, "-m", "pytest_paysim", "serve", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -115,20 +128,20 @@ def serve_paysim(seed: int) -> Iterator[tuple[str, str]]:
 
     threading.Thread(target=read, daemon=True).start()
     try:
-        url = key = None
+        banner: dict[str, str] = {}
+        seen = []
         deadline = time.monotonic() + BANNER_TIMEOUT_SECONDS
-        banner = []
-        while url is None or key is None:
+        while True:
             try:
                 line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise AssertionError(f"no URL and key from paysim serve: {banner}") from None
-            banner.append(line)
-            if found := re.match(r"\s*url:\s+(\S+)", line):
-                url = found[1]
-            if found := re.match(r"\s*api key:\s+(\S+)", line):
-                key = found[1]
-        yield url, key
+                raise AssertionError(f"no complete banner from paysim serve: {seen}") from None
+            seen.append(line)
+            if line.strip() == BANNER_END:
+                break
+            if found := re.match(r"  ([a-z ]+):\s+(\S.*)$", line.rstrip("\n")):
+                banner[found[1]] = found[2]
+        yield banner
     finally:
         process.terminate()
         try:

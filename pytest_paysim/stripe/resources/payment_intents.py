@@ -177,7 +177,8 @@ def list_intents(request: Request) -> Answer:
 def confirm_intent(request: Request) -> Answer:
     """``POST /v1/payment_intents/{id}/confirm``: a payment attempt; a decline is a 402 answer."""
     params = request.params
-    forms.reject_unknown(params, ("payment_method", "return_url", "expand"))
+    # client_secret: checked by the app before the handler (the publishable key's way in).
+    forms.reject_unknown(params, ("payment_method", "return_url", "expand", "client_secret"))
     expand = common.expand(params, INTENT_EXPANDS)
     sim = request.sim
     payment = common.intent(sim, request.args["id"])

@@ -1,0 +1,3 @@
+import sys
+
+sys.modules["stripe"] = None  # as if the stripe package were not installed
