@@ -492,12 +492,14 @@ class Paysim:
         return result
 
     def payments(self, status: str | None = None) -> list[dict[str, Any]]:
-        """Every payment of this test, newest first (all pages)."""
+        """Every payment of this test, newest first (all pages): native ones and the Stripe
+        dialect's intents alike, each in the native API's shape with its ``dialect``; ``status``
+        is the core's (``authorized``, not Stripe's ``requires_capture``)."""
         found: list[dict[str, Any]] = []
         query = "limit=100" + (f"&status={status}" if status else "")
         while True:
             after = f"&starting_after={found[-1]['id']}" if found else ""
-            page = self._call("GET", f"/v1/payments?{query}{after}")
+            page = self._call("GET", f"/_paysim/payments?{query}{after}")
             found.extend(page["data"])
             if not page["has_more"]:
                 return found

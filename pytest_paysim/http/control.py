@@ -147,6 +147,16 @@ def control_calls(ctx: RequestContext) -> tuple[int, Any]:
     }
 
 
+def control_payments(ctx: RequestContext) -> tuple[int, Any]:
+    q = ctx.query
+    items, has_more = ctx.sim.payments(
+        limit=q.get("limit", 10), starting_after=q.get("starting_after"), status=q.get("status")
+    )
+    # The core's view of each, whatever its front end; ``dialect`` says which one it is.
+    data = [{**payment.to_dict(), "dialect": payment.dialect} for payment in items]
+    return 200, {"object": "list", "data": data, "has_more": has_more}
+
+
 def control_rotate(ctx: RequestContext) -> tuple[int, Any]:
     ctx.sim.rotate_webhook_secret()
     return 200, _state(ctx)
@@ -174,6 +184,7 @@ HANDLERS: dict[str, Handler] = {
     "control_state": control_state,
     "control_deliveries": control_deliveries,
     "control_calls": control_calls,
+    "control_payments": control_payments,
     "control_rotate": control_rotate,
 }
 """The handler of each ``/_paysim`` route, by the endpoint name in ``routes.ROUTES``."""

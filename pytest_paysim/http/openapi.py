@@ -12,7 +12,7 @@ from typing import Any
 
 from pytest_paysim._version import __version__
 from pytest_paysim.core.deliveries import DELIVERY_MODES
-from pytest_paysim.core.models import CAPTURE_METHODS, REFUND_STATUSES
+from pytest_paysim.core.models import CAPTURE_METHODS, DIALECTS, REFUND_STATUSES
 from pytest_paysim.core.signing import SCHEMES
 from pytest_paysim.core.transitions import EVENT_TYPES, STATUSES
 from pytest_paysim.http.routes import ROUTES, Route
@@ -187,6 +187,16 @@ SCHEMAS: dict[str, Any] = {
     "ControlDelivery": _object(
         {**_DELIVERY_PROPERTIES, "headers": {"type": "object"}, "body_base64": {"type": "string"}},
     ),
+    "ControlPayments": _list_of("ControlPayment"),
+    "ControlPayment": {
+        **_PAYMENT,
+        "properties": {
+            **_PAYMENT["properties"],
+            "id": {"type": "string", "pattern": "^(pay|pi)_[0-9A-Za-z]{24}$"},
+            "dialect": {"enum": list(DIALECTS)},
+        },
+        "required": [*_PAYMENT["required"], "dialect"],
+    },
     "ControlCalls": _list_of("ControlCall"),
     "ControlCall": _object(
         {

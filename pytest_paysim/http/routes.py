@@ -227,6 +227,14 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "GET",
+        "/_paysim/payments",
+        "control_payments",
+        "Payments of every front end (native and the Stripe dialect's), newest first.",
+        query=p.LIST_PAYMENTS,
+        response="ControlPayments",
+    ),
+    Route(
+        "GET",
         "/_paysim/calls",
         "control_calls",
         "Every API request of this run, oldest first, with its answer.",

@@ -192,6 +192,8 @@ def test_real_answers_of_a_whole_flow_match_the_document(
     call("GET", "/_paysim/deliveries")
     calls = call("GET", "/_paysim/calls")
     assert calls["data"][0]["path"] == "/v1/payments"
+    every = call("GET", "/_paysim/payments")
+    assert {payment["dialect"] for payment in every["data"]} == {"native"}
     call("POST", "/_paysim/rotate_webhook_secret", {})
     call("POST", "/_paysim/reset", {})
     assert seen == {(r.method, _openapi_path(r.path)) for r in JSON_ROUTES}

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.plugin import Runner
 
-PASSED = 7
+PASSED = 8
 
 
 def test_in_process(run: Runner) -> None:

@@ -110,3 +110,18 @@ def test_intercept_stripe_leaves_other_calls_alone(paysim, paysim_server):
     # The app's proxy base is not the SDK's default: not routed, so nothing reaches the dialect.
     assert APP_BASE != stripe.DEFAULT_API_BASE
     assert paysim.calls == []
+
+
+def test_payments_shows_the_dialects_intents_with_the_native_payments(paysim, paysim_stripe):
+    native = paysim.create_payment(amount=300, currency="eur")
+    intent = paysim_stripe.v1.payment_intents.create(
+        params={"amount": 400, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+    )
+    shown = paysim.payments()
+    assert [(p["id"], p["dialect"]) for p in shown] == [
+        (intent.id, "stripe"),
+        (native["id"], "native"),
+    ]
+    assert shown[0]["status"] == "succeeded"
+    assert shown[0]["amount"] == 400
+    assert [p["id"] for p in paysim.payments(status="succeeded")] == [intent.id]
