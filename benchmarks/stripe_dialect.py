@@ -9,8 +9,9 @@ within a round, and each figure is the median of the rounds with their min and m
 
 - **Create.** Raw HTTP from section 1's load generator (``wrk`` when present, else the
   ``http.client`` one in a subprocess), one connection: ``POST /stripe/v1/payment_intents``
-  form-encoded (the same amount, currency, description and metadata as section 1's JSON body),
-  over one keep-alive connection and asked to close each time; the bare app's ``POST
+  form-encoded as the ``stripe`` package encodes it (the amount, currency, description and
+  metadata of section 1's JSON body), over one keep-alive connection and asked to close each
+  time; the bare app's ``POST
   /v1/payments`` (its werkzeug development server closes every connection); and the native
   ``POST /v1/payments`` on the same ``paysim serve``. Target: the dialect >= 0.7 x bare.
 - **Flow.** The same client code for both servers: a ``stripe.StripeClient`` whose
@@ -19,7 +20,8 @@ within a round, and each figure is the median of the rounds with their min and m
   capture) → confirm → capture → refund by ``payment_intent``, each answer checked. Target:
   paysim >= 10 x localstripe's flows/s. The CPU time each server process spends per flow
   (``/proc/<pid>/stat``) and the client's own CPU per flow are shown too: on one connection a
-  flow's wall time is the client's CPU plus the server's.
+  flow's wall time is the client's CPU plus the server's plus any wait for a core, so the
+  server's CPU is what compares the servers on a loaded machine.
 
 localstripe is installed by this section into its own venv (``.bench-venvs/localstripe``,
 git-ignored; reused on later runs) and started on loopback; if it cannot be installed, or
@@ -46,7 +48,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
@@ -64,6 +66,7 @@ from benchmarks.http_create import (
     profile_served,
     stats_text,
 )
+from pytest_paysim.stripe import forms
 
 if TYPE_CHECKING:
     import stripe
@@ -94,14 +97,7 @@ AMOUNT = PAYMENT_BODY["amount"]
 
 STRIPE_CREATE = CreateRequest(
     path="/v1/payment_intents",
-    body=urlencode(
-        {
-            "amount": str(AMOUNT),
-            "currency": PAYMENT_BODY["currency"],
-            "description": PAYMENT_BODY["description"],
-            **{f"metadata[{key}]": value for key, value in PAYMENT_BODY["metadata"].items()},
-        }
-    ),
+    body=forms.encode(PAYMENT_BODY),
     content_type="application/x-www-form-urlencoded",
     status=200,
 )
@@ -357,7 +353,7 @@ def run(quick: bool) -> Section:
         section.details["creates"] = creates
         return section
     python, how = localstripe_python()
-    section.notes.append(how)
+    section.notes.append(how if python else f"{how} The flow figures are paysim's alone.")
     section.details = {
         "creates": creates,
         "flows": _flow_rounds(section, python, rounds, flows, batches),

@@ -80,7 +80,10 @@ def test_quick_stripe_section_gives_paysim_figures_without_localstripe(tmp_path:
         assert figures[name]["value"] > 0, name
     assert figures["ratio Stripe create keep-alive / bare"]["target"]["value"] == 0.7
     assert not any(name.startswith("localstripe") for name in figures)
-    assert "localstripe not run: PAYSIM_BENCH_NO_LOCALSTRIPE=1." in section["notes"]
+    assert (
+        "localstripe not run: PAYSIM_BENCH_NO_LOCALSTRIPE=1. The flow figures are paysim's alone."
+        in section["notes"]
+    )
     assert section["details"]["creates"]["failures"] == {
         "stripe": 0,
         "stripe close": 0,
