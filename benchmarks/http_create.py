@@ -14,7 +14,10 @@ subprocess:
   ratio of creates per second, keep-alive against werkzeug's close; target >= 1.5::
 
     python -m benchmarks.http_create --quick
-    python -m benchmarks.http_create --loadgen URL API_KEY CONNECTIONS SECONDS [close]
+    python -m benchmarks.http_create --loadgen URL API_KEY CONNECTIONS SECONDS [close] [REQUEST]
+
+``REQUEST`` is a :class:`CreateRequest` as JSON (default: the native create); section 9 sends
+the Stripe dialect's form-encoded create with the same load generator.
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -54,12 +57,15 @@ from pytest_paysim.server import PaysimServer
 from pytest_paysim.serving import KeepAliveHandler, KeepAliveWSGIServer
 
 __all__ = [
+    "NATIVE_CREATE",
+    "CreateRequest",
     "LoadResult",
     "ServerProcess",
     "load",
     "main",
     "probe_keep_alive",
     "profile_create",
+    "profile_served",
     "run",
 ]
 
@@ -74,7 +80,7 @@ BARE_COMMAND = (sys.executable, "-m", "benchmarks.bare_app", "--port", "0")
 _LUA = """\
 wrk.method = "POST"
 wrk.body = '{body}'
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Content-Type"] = "{content_type}"
 wrk.headers["Authorization"] = "Bearer {key}"
 {close}done = function(summary, latency, requests)
   io.write(string.format(
@@ -108,24 +114,58 @@ def _body() -> str:
     return json.dumps(PAYMENT_BODY, separators=(",", ":"))
 
 
+@dataclass(frozen=True)
+class CreateRequest:
+    """The request the load generator repeats: path, body and its type, the status expected."""
+
+    path: str = "/v1/payments"
+    body: str = field(default_factory=_body)
+    content_type: str = "application/json"
+    status: int = 201
+
+
+NATIVE_CREATE = CreateRequest()
+"""``POST /v1/payments`` with :data:`~benchmarks.common.PAYMENT_BODY` as JSON."""
+
+
 def wrk_available() -> bool:
     return os.access(WRK, os.X_OK) and os.environ.get("PAYSIM_BENCH_NO_WRK") != "1"
 
 
 def load(
-    url: str, api_key: str, connections: int, seconds: float, *, close: bool = False
+    url: str,
+    api_key: str,
+    connections: int,
+    seconds: float,
+    *,
+    close: bool = False,
+    request: CreateRequest = NATIVE_CREATE,
 ) -> LoadResult:
-    """``connections`` clients posting creates to ``url`` for ``seconds``; with ``close``,
-    each request asks for ``Connection: close`` (a new connection per request)."""
+    """``connections`` clients posting ``request`` (a create) to ``url`` for ``seconds``; with
+    ``close``, each request asks for ``Connection: close`` (a new connection per request)."""
     if wrk_available():
-        return _wrk(url, api_key, connections, seconds, close)
-    return _python_load(url, api_key, connections, seconds, close)
+        return _wrk(url, api_key, connections, seconds, close, request)
+    return _python_load(url, api_key, connections, seconds, close, request)
 
 
-def _wrk(url: str, api_key: str, connections: int, seconds: float, close: bool) -> LoadResult:
+def _wrk(
+    url: str,
+    api_key: str,
+    connections: int,
+    seconds: float,
+    close: bool,
+    request: CreateRequest,
+) -> LoadResult:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         header = 'wrk.headers["Connection"] = "close"\n' if close else ""
-        script.write(_LUA.format(body=_body(), key=api_key, close=header))
+        script.write(
+            _LUA.format(
+                body=request.body,
+                content_type=request.content_type,
+                key=api_key,
+                close=header,
+            )
+        )
     try:
         done = subprocess.run(
             [
@@ -137,7 +177,7 @@ def _wrk(url: str, api_key: str, connections: int, seconds: float, close: bool) 
                 "10s",
                 "-s",
                 script.name,
-                url + "/v1/payments",
+                url + request.path,
             ],
             capture_output=True,
             text=True,
@@ -162,7 +202,12 @@ def _wrk(url: str, api_key: str, connections: int, seconds: float, close: bool) 
 
 
 def _python_load(
-    url: str, api_key: str, connections: int, seconds: float, close: bool
+    url: str,
+    api_key: str,
+    connections: int,
+    seconds: float,
+    close: bool,
+    request: CreateRequest,
 ) -> LoadResult:
     done = subprocess.run(
         [
@@ -175,6 +220,7 @@ def _python_load(
             str(connections),
             str(seconds),
             *(["close"] if close else []),
+            *([json.dumps(asdict(request))] if request != NATIVE_CREATE else []),
         ],
         capture_output=True,
         text=True,
@@ -187,14 +233,20 @@ def _python_load(
 
 
 def loadgen(
-    url: str, api_key: str, connections: int, seconds: float, close: bool = False
+    url: str,
+    api_key: str,
+    connections: int,
+    seconds: float,
+    close: bool = False,
+    request: CreateRequest = NATIVE_CREATE,
 ) -> dict[str, Any]:
     """The fallback load generator: one ``http.client`` connection per thread, reused for as
     long as the server keeps it open."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    body = _body().encode()
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {api_key}"}
+    path = (parts.path.rstrip("/") or "") + request.path
+    body = request.body.encode()
+    headers = {"Content-Type": request.content_type, "Authorization": f"Bearer {api_key}"}
     if close:
         headers["Connection"] = "close"
     latencies: list[float] = []
@@ -211,7 +263,7 @@ def loadgen(
         end = deadline[0]
         while (begin := time.perf_counter()) < end:
             try:
-                connection.request("POST", "/v1/payments", body, headers)
+                connection.request("POST", path, body, headers)
                 response = connection.getresponse()
                 response.read()
             except (OSError, http.client.HTTPException):
@@ -219,7 +271,7 @@ def loadgen(
                 connection.close()
                 continue
             mine.append(time.perf_counter() - begin)
-            if response.status != 201:
+            if response.status != request.status:
                 non_2xx += 1
             if response.will_close:
                 connection.close()
@@ -299,6 +351,13 @@ class ServerProcess:
             self.stop()
             raise
         return self
+
+    @property
+    def pid(self) -> int:
+        """The server's process id (to read its CPU time)."""
+        if self._process is None:
+            raise RuntimeError("the server is not running")
+        return self._process.pid
 
     def reset(self) -> None:
         """Empty a simulator's state (``POST /_paysim/reset``); the bare app has no such route."""
@@ -467,9 +526,16 @@ def run(quick: bool) -> Section:
 # -- profile -----------------------------------------------------------------------------------
 
 
-def profile_create(seconds: float = 3.0, top: int = 15) -> dict[str, str]:
+def profile_create(
+    seconds: float = 3.0,
+    top: int = 15,
+    *,
+    request: CreateRequest = NATIVE_CREATE,
+    prefix: str = "",
+) -> dict[str, str]:
     """cProfile of the server side of creates over one keep-alive connection (sorted by
-    cumulative and tottime).
+    cumulative and tottime): ``request`` posted to the server's URL plus ``prefix``
+    (``"/stripe"`` for the dialect).
 
     The simulator's app is served by ``pytest_paysim.serving``, but each connection is handled
     in this thread, under the profiler, instead of a thread of its own: the profile sees every
@@ -478,21 +544,31 @@ def profile_create(seconds: float = 3.0, top: int = 15) -> dict[str, str]:
     the next request is not counted (the timer is process CPU time).
     """
     profiler = new_profiler()
+
+    def client(url: str, api_key: str) -> list[str]:
+        command = ["benchmarks.http_create", "--loadgen", url + prefix, api_key, "1", str(seconds)]
+        if request != NATIVE_CREATE:
+            command.append(json.dumps(asdict(request)))
+        return command
+
+    output = profile_served(profiler, client)
+    figures = json.loads(output.strip().splitlines()[-1])
+    header = (
+        f"{figures['requests']} creates ({request.path}) over one keep-alive connection, "
+        "profiled server side (timer: process CPU time)\n"
+    )
+    return {key: header + text for key, text in stats_text(profiler, top).items()}
+
+
+def profile_served(profiler: cProfile.Profile, client: Callable[[str, str], Sequence[str]]) -> str:
+    """Serve a fresh simulator's app in this thread, under ``profiler``, while the client
+    ``python -m <client(url, api_key)>`` runs; return what the client printed."""
     with PaysimServer(seed=1) as sim:
         assert sim.app is not None
         server = KeepAliveWSGIServer("127.0.0.1", 0, sim.app)
         url = f"http://127.0.0.1:{server.server_port}"
-        client = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "benchmarks.http_create",
-                "--loadgen",
-                url,
-                sim.api_key,
-                "1",
-                str(seconds),
-            ],
+        process = subprocess.Popen(
+            [sys.executable, "-m", *client(url, sim.api_key)],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             cwd=REPO,
@@ -500,29 +576,24 @@ def profile_create(seconds: float = 3.0, top: int = 15) -> dict[str, str]:
         selector = selectors.DefaultSelector()
         selector.register(server.socket, selectors.EVENT_READ)
         try:
-            while client.poll() is None:
+            while process.poll() is None:
                 if not selector.select(0.05):
                     continue
-                request, address = server.get_request()
+                connection, address = server.get_request()
                 profiler.enable()
                 try:
-                    KeepAliveHandler(request, address, server)
+                    KeepAliveHandler(connection, address, server)
                 finally:
                     profiler.disable()
-                    server.shutdown_request(request)
+                    server.shutdown_request(connection)
         finally:
             selector.close()
-            client.wait(30)
+            process.wait(30)
             server.server_close()
-        assert client.stdout is not None
-        output = client.stdout.read().decode()
-        client.stdout.close()
-    figures = json.loads(output.strip().splitlines()[-1])
-    header = (
-        f"{figures['requests']} creates over one keep-alive connection, profiled server side "
-        "(timer: process CPU time)\n"
-    )
-    return {key: header + text for key, text in stats_text(profiler, top).items()}
+        assert process.stdout is not None
+        output = process.stdout.read().decode()
+        process.stdout.close()
+    return output
 
 
 def new_profiler() -> cProfile.Profile:
@@ -549,8 +620,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["--loadgen"]:
         url, api_key, connections, seconds = args[1:5]
-        close = args[5:6] == ["close"]
-        print(json.dumps(loadgen(url, api_key, int(connections), float(seconds), close)))
+        close = "close" in args[5:]
+        extra = [arg for arg in args[5:] if arg != "close"]
+        request = CreateRequest(**json.loads(extra[0])) if extra else NATIVE_CREATE
+        print(json.dumps(loadgen(url, api_key, int(connections), float(seconds), close, request)))
         return 0
     if args[:1] == ["--profile"]:
         for key, text in profile_create().items():

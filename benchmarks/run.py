@@ -10,7 +10,7 @@ the options they accept, and skipped with a note when they do not::
     python -m benchmarks                     # everything (several minutes)
     python -m benchmarks --quick             # a fast smoke run
     python -m benchmarks --only memory,flow  # some sections
-    python -m benchmarks --profile           # cProfile of the create path, HTTP and in process
+    python -m benchmarks --profile           # cProfile of the create path and the Stripe dialect
 
 Figures are never asserted on by tests; the machine is small and shared, so each one is a
 ratio against a baseline run in the same invocation or a median with its min and max.
@@ -52,6 +52,11 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(6, "webhooks", "Webhook delivery latency and throughput"),
     SectionSpec(7, "memory", "Memory per complete flow, and what a reset frees"),
     SectionSpec(8, "db_write", "SQLite store writes against the memory store"),
+    SectionSpec(
+        9,
+        "stripe_dialect",
+        "Stripe dialect: create vs bare werkzeug, SDK flow vs localstripe",
+    ),
 )
 NAMES = tuple(spec.name for spec in SECTIONS)
 
@@ -89,7 +94,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="profile the create path (HTTP and in process) instead",
+        help="profile the create path (HTTP and in process) and the Stripe dialect instead",
     )
     args = parser.parse_args(argv)
     only = [name.strip() for item in args.only for name in item.split(",") if name.strip()]
@@ -223,16 +228,18 @@ def _summary(sections: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def profile(results_dir: Path) -> int:
-    """cProfile of the create path, over HTTP (server side) and in process."""
-    from benchmarks import http_create, inprocess
+    """cProfile of the create path, over HTTP (server side) and in process, and of the Stripe
+    dialect's flow and create (server side)."""
+    from benchmarks import http_create, inprocess, stripe_dialect
 
     parts = []
     for label, texts in (
-        ("HTTP (server side)", http_create.profile_create()),
-        ("in process (intercept)", inprocess.profile_intercept()),
+        ("create path HTTP (server side)", http_create.profile_create()),
+        ("create path in process (intercept)", inprocess.profile_intercept()),
+        ("Stripe dialect (server side)", stripe_dialect.profile()),
     ):
         for key, text in texts.items():
-            parts.append(f"===== create path {label}, sorted by {key} =====\n{text}")
+            parts.append(f"===== {label}, {key} =====\n{text}")
     report = "\n".join(parts)
     print(report)
     results_dir.mkdir(parents=True, exist_ok=True)

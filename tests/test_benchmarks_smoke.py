@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,9 @@ REPO = Path(__file__).resolve().parent.parent
 FIGURE_KEYS = {"name", "value", "unit", "min", "max", "runs", "target", "status", "note"}
 
 
-def run_benchmarks(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_benchmarks(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -29,6 +32,7 @@ def run_benchmarks(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[st
         text=True,
         timeout=120,
         check=False,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -52,6 +56,40 @@ def test_quick_flow_section_writes_the_expected_json(tmp_path: Path) -> None:
     assert data["summary"]["failed"] == []
     assert (tmp_path / "flow.json").exists()
     assert "flows/s" in done.stdout
+
+
+def test_quick_stripe_section_gives_paysim_figures_without_localstripe(tmp_path: Path) -> None:
+    # localstripe is installed from PyPI by the section; the smoke test leaves it out.
+    done = run_benchmarks(
+        tmp_path, "--only", "stripe_dialect", env={"PAYSIM_BENCH_NO_LOCALSTRIPE": "1"}
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    section = data["sections"]["stripe_dialect"]
+    assert section["status"] == "ok", section["notes"]
+    assert section["number"] == 9
+    figures = {figure["name"]: figure for figure in section["figures"]}
+    for name in (
+        "ratio Stripe create keep-alive / bare",
+        "ratio Stripe create / bare, both closing",
+        "paysim flows/s (stripe SDK)",
+        "paysim server CPU per flow",
+    ):
+        assert set(figures[name]) >= FIGURE_KEYS
+        assert figures[name]["value"] > 0, name
+    assert figures["ratio Stripe create keep-alive / bare"]["target"]["value"] == 0.7
+    assert not any(name.startswith("localstripe") for name in figures)
+    assert (
+        "localstripe not run: PAYSIM_BENCH_NO_LOCALSTRIPE=1. The flow figures are paysim's alone."
+        in section["notes"]
+    )
+    assert section["details"]["creates"]["failures"] == {
+        "stripe": 0,
+        "stripe close": 0,
+        "native": 0,
+        "bare": 0,
+    }
 
 
 def test_unknown_section_is_a_usage_error(tmp_path: Path) -> None:

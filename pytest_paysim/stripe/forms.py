@@ -126,6 +126,8 @@ def decode_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, FormValue]:
 
 def _split(name: str) -> list[str]:
     """``"a[b][0][]"`` → ``["a", "b", "0", ""]``, or the 400 for a malformed name."""
+    if name and "[" not in name and "]" not in name:
+        return [name]  # most names: no regex, nothing to check
     shown = _shown(name)
     match = _NAME.fullmatch(name)
     if match is None:
@@ -161,11 +163,10 @@ def _place(root: dict[str, Any], segments: list[str], value: str) -> None:
             # Only ``name[]`` leads to a list, and ``[]`` comes last: append the value.
             node.append(value)
             return
-        path = _path(segments[: depth + 1])
         existing = node.get(segment)
         if depth == len(segments) - 1:
             if existing is not None:
-                raise _conflict(path, existing, "a value")
+                raise _conflict(_path(segments[: depth + 1]), existing, "a value")
             node[segment] = value
             return
         wants_list = segments[depth + 1] == ""
@@ -173,9 +174,10 @@ def _place(root: dict[str, Any], segments: list[str], value: str) -> None:
             existing = [] if wants_list else {}
             node[segment] = existing
         elif isinstance(existing, str):
+            path = _path(segments[: depth + 1])
             raise _conflict(path, existing, "a list" if wants_list else "a hash")
         elif isinstance(existing, list) != wants_list:
-            raise _mixed(path)
+            raise _mixed(_path(segments[: depth + 1]))
         node = existing
 
 
