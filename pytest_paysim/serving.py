@@ -408,6 +408,61 @@ class KeepAliveHandler(QuietHandler):
         except (OSError, ValueError):
             return bytes(body), "cut"
 
+    # -- the environ ------------------------------------------------------------------------
+
+    def make_environ(self) -> WSGIEnvironment:
+        """werkzeug's environ, built directly for the common request: a plain ASCII path
+        without escapes, no ``Transfer-Encoding``, no TLS. Anything else goes to werkzeug's
+        ``make_environ`` (which URL-splits and unquotes the path, wraps a chunked body and reads
+        a client certificate); ``tests/http/test_serving_environ.py`` checks the two agree."""
+        path = self.path
+        if (
+            not path.startswith("/")
+            or path.startswith("//")
+            or "%" in path
+            or not path.isascii()
+            or not path.isprintable()
+            or "Transfer-Encoding" in self.headers
+            or isinstance(self.connection, ssl.SSLSocket)
+            or not isinstance(self.client_address, tuple)
+        ):
+            return super().make_environ()
+        path_info, _, query = path.partition("#")[0].partition("?")
+        server = self.server
+        environ: WSGIEnvironment = {
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": self.rfile,
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": server.multithread,
+            "wsgi.multiprocess": server.multiprocess,
+            "wsgi.run_once": False,
+            "werkzeug.socket": self.connection,
+            "SERVER_SOFTWARE": self.server_version,
+            "REQUEST_METHOD": self.command,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path_info,
+            "QUERY_STRING": query,
+            "REQUEST_URI": path,
+            "RAW_URI": path,
+            "REMOTE_ADDR": self.address_string(),
+            "REMOTE_PORT": self.port_integer(),
+            "SERVER_NAME": server.server_address[0],
+            "SERVER_PORT": str(server.server_address[1]),
+            "SERVER_PROTOCOL": self.request_version,
+        }
+        for key, value in self.headers.items():
+            if "_" in key:
+                continue
+            key = key.upper().replace("-", "_")
+            value = value.replace("\r\n", "")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = "HTTP_" + key
+                if key in environ:
+                    value = f"{environ[key]},{value}"
+            environ[key] = value
+        return environ
+
     # -- the app ----------------------------------------------------------------------------
 
     def run_wsgi(self) -> None:

@@ -1026,8 +1026,10 @@ class Simulator:
         for attempt in attempts:
             if attempt.url is None:
                 # Nobody to send to: signed and kept at once, and in the log once committed.
+                # The attempt is new (not stored yet), so it is completed in place.
                 secrets = self._signing_secrets(attempt)
-                attempt = self._sign(attempt, secrets, self._settings.signature)
+                attempt.headers = self._signature(attempt, secrets, self._settings.signature)
+                attempt.signed_with = secrets[0]
                 attempt.sent_at = now
                 self._made.append(attempt)
             else:
@@ -1140,12 +1142,28 @@ class Simulator:
     def _sign(
         self, attempt: DeliveryAttempt, secrets: tuple[str, ...], scheme: Scheme
     ) -> DeliveryAttempt:
-        if attempt.dialect == "native":
-            return _signed(attempt, secrets, scheme)
-        headers = self._renderers[attempt.dialect].signature_headers(
-            attempt.body, secrets, int(time.time())
-        )
+        """A copy of ``attempt`` signed now."""
+        headers = self._signature(attempt, secrets, scheme)
         return replace(attempt, headers=headers, signed_with=secrets[0])
+
+    def _signature(
+        self, attempt: DeliveryAttempt, secrets: tuple[str, ...], scheme: Scheme
+    ) -> dict[str, str]:
+        """The headers that sign ``attempt`` now: on the wall clock, which receivers check the
+        timestamp against, whatever the simulator clock says; a dialect's renderer makes its
+        own (``Stripe-Signature``)."""
+        if attempt.dialect != "native":
+            return self._renderers[attempt.dialect].signature_headers(
+                attempt.body, secrets, int(time.time())
+            )
+        return delivery_headers(
+            attempt.body,
+            event_id=attempt.event_id,
+            attempt=attempt.attempt,
+            scheme=scheme,
+            secrets=secrets,
+            timestamp=int(time.time()),
+        )
 
     def record_attempt(self, made: DeliveryAttempt) -> DeliveryAttempt | None:
         """Keep what an attempt sent and what came back; returns the retry to send, if any.
@@ -1561,20 +1579,6 @@ def _decline(payment: Payment, decline_code: str) -> None:
     payment.failure_code = "card_declined"
     payment.decline_code = decline_code
     payment.failure_message = DECLINE_MESSAGES[decline_code]
-
-
-def _signed(attempt: DeliveryAttempt, secrets: tuple[str, ...], scheme: Scheme) -> DeliveryAttempt:
-    """A copy of ``attempt`` with its headers, signed now: on the wall clock, which receivers
-    check the timestamp against, whatever the simulator clock says."""
-    headers = delivery_headers(
-        attempt.body,
-        event_id=attempt.event_id,
-        attempt=attempt.attempt,
-        scheme=scheme,
-        secrets=secrets,
-        timestamp=int(time.time()),
-    )
-    return replace(attempt, headers=headers, signed_with=secrets[0])
 
 
 def _target_counter(
