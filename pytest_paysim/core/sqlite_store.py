@@ -50,11 +50,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import operator
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,57 +117,49 @@ _JSON = json.JSONEncoder(separators=(",", ":"))
 """One encoder for every row (ASCII: a lone surrogate that reached a record still round-trips)."""
 
 
-@dataclass(frozen=True)
 class _Codec:
-    """How one record type becomes a journal row and back."""
+    """How one record type becomes a journal change and back: its fields in their order, but
+    the ``bytes`` field (``body``), which goes in the row's ``bodies``; ``nested`` list fields
+    hold other records (a payment's refunds and charges)."""
 
-    kind: str
-    record_type: type
-    fields: tuple[str, ...]
-    body: str | None = None
-    """The ``bytes`` field kept in the ``body`` column."""
-    nested: tuple[tuple[str, _Codec], ...] = ()
-    """List fields of other records (a payment's refunds and charges)."""
-
-    @classmethod
-    def of(
-        cls, kind: str, record_type: type, *, body: str | None = None, **nested: _Codec
-    ) -> _Codec:
-        fields = tuple(f.name for f in dataclasses.fields(record_type) if f.init)
-        return cls(kind, record_type, fields, body, tuple(nested.items()))
+    def __init__(
+        self, kind: str, record_type: type, *, body: str | None = None, **nested: _Codec
+    ) -> None:
+        self.kind = kind
+        self.record_type = record_type
+        self.fields = tuple(f.name for f in dataclasses.fields(record_type) if f.init)
+        self.body = body
+        kept = [name for name in self.fields if name != body]
+        self._values = operator.attrgetter(*kept)  # one C call for every field
+        self._nested = tuple((kept.index(name), codec) for name, codec in nested.items())
+        self._body_position = None if body is None else self.fields.index(body)
 
     def values(self, record: Any) -> list[Any]:
-        values = [getattr(record, name) for name in self.fields if name != self.body]
-        for name, codec in self.nested:
-            position = self._position(name)
-            values[position] = [codec.values(item) for item in values[position]]
+        """The record's fields, but its body, as JSON can carry them."""
+        values = list(self._values(record))
+        for position, codec in self._nested:
+            if values[position]:
+                values[position] = [codec.values(item) for item in values[position]]
         return values
 
     def record(self, values: list[Any], body: bytes | None = None) -> Any:
-        for name, codec in self.nested:
-            position = self._position(name)
+        """The record of ``values`` (as :meth:`values` made them) and its ``body``."""
+        for position, codec in self._nested:
             values[position] = [codec.record(item) for item in values[position]]
-        if self.body is not None:
-            values.insert(self.fields.index(self.body), b"" if body is None else body)
+        if self._body_position is not None:
+            values.insert(self._body_position, b"" if body is None else body)
         return self.record_type(*values)
 
-    def _position(self, name: str) -> int:
-        """The place of ``name`` among the values (the body field is not one of them)."""
-        position = self.fields.index(name)
-        if self.body is not None and self.fields.index(self.body) < position:
-            position -= 1
-        return position
 
-
-_REFUND = _Codec.of("refund", Refund)
-_CHARGE = _Codec.of("charge", Charge)
-_PAYMENT = _Codec.of("payment", Payment, refunds=_REFUND, charges=_CHARGE)
-_EVENT = _Codec.of("event", Event, body="body")
-_IDEMPOTENCY = _Codec.of("idempotency", IdempotencyRecord, body="body")
-_ENDPOINT = _Codec.of("endpoint", WebhookEndpoint)
-_DELIVERY = _Codec.of("delivery", DeliveryAttempt, body="body")
-_CUSTOMER = _Codec.of("customer", Customer)
-_PAYMENT_METHOD = _Codec.of("payment_method", PaymentMethod)
+_REFUND = _Codec("refund", Refund)
+_CHARGE = _Codec("charge", Charge)
+_PAYMENT = _Codec("payment", Payment, refunds=_REFUND, charges=_CHARGE)
+_EVENT = _Codec("event", Event, body="body")
+_IDEMPOTENCY = _Codec("idempotency", IdempotencyRecord, body="body")
+_ENDPOINT = _Codec("endpoint", WebhookEndpoint)
+_DELIVERY = _Codec("delivery", DeliveryAttempt, body="body")
+_CUSTOMER = _Codec("customer", Customer)
+_PAYMENT_METHOD = _Codec("payment_method", PaymentMethod)
 _CODECS = {
     codec.kind: codec
     for codec in (
