@@ -29,9 +29,7 @@ from flask.testing import FlaskClient
 
 from stripe_shop.app import WEBHOOK_EVENTS, create_app
 from stripe_shop.store import OrderStore
-from stripe_shop.tests.helpers import SHOP_URL, WEBHOOK_URL
-
-STRIPE_APIS = ("intercept_stripe", "paysim_stripe")
+from stripe_shop.tests.helpers import SHOP_URL, STRIPE_APIS, WEBHOOK_URL
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ SHOP_URL = "http://stripe-shop.test"
 WEBHOOK_URL = SHOP_URL + WEBHOOK_PATH
 #: Every wait on the webhook log gives up after this many seconds (and fails the test).
 WAIT = 10.0
+#: The ways the shop's Stripe calls reach the simulator (the ``stripe_api`` fixture).
+STRIPE_APIS = ("intercept_stripe", "paysim_stripe")
 
 
 def place_order(customer: FlaskClient, amount: int = 2500, currency: str = "eur") -> dict[str, Any]:

@@ -8,8 +8,14 @@ import pytest
 import stripe
 from flask.testing import FlaskClient
 
-from stripe_shop.tests.conftest import STRIPE_APIS
-from stripe_shop.tests.helpers import WAIT, WEBHOOK_URL, acknowledged, order_of, place_order
+from stripe_shop.tests.helpers import (
+    STRIPE_APIS,
+    WAIT,
+    WEBHOOK_URL,
+    acknowledged,
+    order_of,
+    place_order,
+)
 
 
 @pytest.mark.parametrize("stripe_api", STRIPE_APIS, indirect=True)

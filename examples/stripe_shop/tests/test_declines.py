@@ -8,8 +8,7 @@ import pytest
 import stripe
 from flask.testing import FlaskClient
 
-from stripe_shop.tests.conftest import STRIPE_APIS
-from stripe_shop.tests.helpers import WAIT, acknowledged, order_of, place_order
+from stripe_shop.tests.helpers import STRIPE_APIS, WAIT, acknowledged, order_of, place_order
 
 
 def _pay(customer: FlaskClient, order_id: str, payment_method: str) -> Any:
