@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: the example shop's test suite under `pytest --paysim`, from a fresh clone.
+# The main job: the example shops' test suites under `pytest --paysim`, from a fresh clone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -12,7 +12,7 @@ echo "== ruff"
 .venv/bin/ruff format --check pytest_paysim tests examples benchmarks
 echo "== mypy"
 .venv/bin/mypy
-echo "== example shop (main job), serial and under xdist"
+echo "== example shops (main job), serial and under xdist"
 .venv/bin/pytest --paysim examples/ -q -p no:cacheprovider
 .venv/bin/pytest --paysim -n 2 examples/ -q -p no:cacheprovider
 echo "== test suite"
