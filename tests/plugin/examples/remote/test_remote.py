@@ -72,7 +72,7 @@ def test_faults(paysim):
     assert time.monotonic() - started >= 0.3
     paysim.inject_fault(method="GET", path="/v1/payments", drop_connection=True)
     with pytest.raises(requests.ConnectionError):
-        paysim.payments()
+        paysim.client.get("/v1/payments")
     paysim.inject_fault(path="/v1/payments", status=429)
     with pytest.raises(errors.InjectedFault):
         new(paysim)
