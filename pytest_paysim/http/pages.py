@@ -41,6 +41,7 @@ from pytest_paysim.core.currencies import format_amount
 from pytest_paysim.core.idempotency import Answer
 from pytest_paysim.core.models import Payment
 from pytest_paysim.core.outcomes import AUTHENTICATION_OUTCOMES
+from pytest_paysim.core.urls import is_http_url
 from pytest_paysim.errors import (
     ApiError,
     ClientSecretInvalid,
@@ -274,30 +275,43 @@ class _FormRequest(Request):
     max_form_parts = 20
 
 
-def _opened(app: Pages, environ: WSGIEnvironment, args: dict[str, str]) -> tuple[Payment, str]:
-    """The payment a page link opens, and its client secret (checked: 403 otherwise)."""
+def _opened(
+    app: Pages, environ: WSGIEnvironment, args: dict[str, str], *, native_only: bool = False
+) -> tuple[Payment, str]:
+    """The payment a page link opens, and its client secret (checked: 403 otherwise).
+
+    ``native_only``: a payment of a dialect is not found (404, before the secret is looked
+    at): the pay page is the native API's checkout; a dialect pays through its own API."""
     payment_id = args["id"]
     secret = _FormRequest(environ).args.get("client_secret", "")
-    payment = app.simulator.get_payment(payment_id)
+    payment = _payment(app, payment_id, native_only=native_only)
     app.check_client_secret(payment_id, secret)
     return payment, secret
 
 
 def _posted(
-    app: Pages, environ: WSGIEnvironment, args: dict[str, str]
+    app: Pages, environ: WSGIEnvironment, args: dict[str, str], *, native_only: bool = False
 ) -> tuple[Payment, str, MultiDict[str, str]]:
-    """The payment a form post is for, its client secret (checked) and the form."""
+    """The payment a form post is for, its client secret (checked) and the form
+    (``native_only`` as in :func:`_opened`)."""
     form = _FormRequest(environ).form
-    payment = app.simulator.get_payment(args["id"])
+    payment = _payment(app, args["id"], native_only=native_only)
     secret = form.get("client_secret", "")
     app.check_client_secret(args["id"], secret)
     return payment, secret, form
 
 
+def _payment(app: Pages, payment_id: str, *, native_only: bool) -> Payment:
+    payment = app.simulator.get_payment(payment_id)
+    if native_only and payment.dialect != "native":
+        raise ResourceMissing(f"No payment {payment_id}.")
+    return payment
+
+
 def _pay_page(
     app: Pages, environ: WSGIEnvironment, args: dict[str, str], generation: int
 ) -> Response:
-    return _checkout(*_opened(app, environ, args))
+    return _checkout(*_opened(app, environ, args, native_only=True))
 
 
 def _pay_submit(
@@ -305,7 +319,7 @@ def _pay_submit(
 ) -> Response:
     payment_id = args["id"]
     sim = app.simulator
-    payment, secret, form = _posted(app, environ, args)
+    payment, secret, form = _posted(app, environ, args, native_only=True)
     card_number = form.get("card_number", "").strip()[:100]
     action = form.get("action", "pay")
     token = form.get("token", "")
@@ -436,11 +450,13 @@ def _after_pay(payment: Payment, secret: str) -> Response:
     on this page."""
     if payment.authentication_url is not None:
         return _redirect(payment.authentication_url, "On to your bank to confirm the payment:")
-    if not payment.return_url:
+    # Both APIs take only http(s) URLs a browser can open; one kept from before they checked
+    # (a database of an older version) shows the result here instead of a redirect to it.
+    if not payment.return_url or not is_http_url(payment.return_url):
         return _checkout(payment, secret)
     try:
         location = return_location(payment.return_url, payment.id, payment.status)
-    except UnicodeError:  # a URL no browser could open: show the result here instead
+    except (UnicodeError, ValueError):  # a URL no browser could open: the result here
         return _checkout(payment, secret)
     return _redirect(location, "Back to the shop:")
 

@@ -14,9 +14,6 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
-
-from werkzeug.urls import iri_to_uri
 
 from pytest_paysim.core.cards import DECLINE_CODES
 from pytest_paysim.core.currencies import CURRENCIES
@@ -31,6 +28,7 @@ from pytest_paysim.core.outcomes import (
 )
 from pytest_paysim.core.signing import SCHEMES
 from pytest_paysim.core.transitions import EVENT_TYPES, STATUSES
+from pytest_paysim.core.urls import is_http_url
 from pytest_paysim.errors import ParameterInvalid, ParameterMissing, ParameterUnknown
 
 __all__ = [
@@ -238,15 +236,7 @@ def _num(value: float | None) -> str:
 
 def _check_http_url(name: str, value: str) -> None:
     """An absolute http(s) URL that a browser or an HTTP client can use (IDNA-valid host)."""
-    try:
-        parts = urlsplit(value)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-        _ = parts.port
-        if valid:
-            iri_to_uri(value)  # a host no client could resolve is refused here, not later
-    except (ValueError, UnicodeError):
-        valid = False
-    if not valid or any(ord(char) < 33 for char in value):
+    if not is_http_url(value):
         raise ParameterInvalid(
             f"`{name}` must be an absolute http(s) URL such as https://example.com/hook.",
             param=name,

@@ -8,7 +8,8 @@ secret API key, or the publishable key with a payment intent's ``client_secret``
 that allow it), the form body or query (:func:`~pytest_paysim.stripe.forms.decode`), then the
 handler, through :meth:`Simulator.execute <pytest_paysim.core.simulator.Simulator.execute>`
 with a claim when a POST carries an ``Idempotency-Key`` (the fingerprint is over the decoded
-parameters). Every error, whatever raised it, is rendered by
+parameters; the claim's scope and path carry the prefix, so a key shared with the native API
+is two records, one per API). Every error, whatever raised it, is rendered by
 :func:`~pytest_paysim.stripe.errors.render_error`, so no answer is ever in the native shape.
 Every answer carries ``Request-Id: req_...``; ``Stripe-Version`` is echoed. Each request is
 handed to the simulator with its answer for ``paysim.calls``, under its whole path
@@ -207,8 +208,14 @@ class StripeApp:
             return answer.status, answer.body, []
         claim = None
         if key is not None:
+            # The dialect's keys are its own: the same key sent to the native API (whose
+            # routes have the same paths without the prefix) is another record, not a replay.
+            # The prefix is the mount's, whichever port the request came in on.
+            full_path = self.prefix + self._path(environ)
             claim = Claim.of(
-                scope=scope, key=key, fingerprint=fingerprint(method, self._path(environ), params)
+                scope=f"{self.prefix} {scope}",
+                key=key,
+                fingerprint=fingerprint(method, full_path, params),
             )
         answer = self.simulator.execute(
             operation,

@@ -201,6 +201,13 @@ def _mixed(path: str) -> ParameterInvalid:
     )
 
 
+class _IndexedList(list):  # type: ignore[type-arg]
+    """A list decoded from a hash whose keys are ``0`` .. ``n-1`` (``m[0]=a``): it may be
+    read back as that hash (:func:`as_mapping`), which a ``m[]=a`` list may not."""
+
+    __slots__ = ()
+
+
 def _finish(node: Any) -> FormValue:
     if isinstance(node, str):
         return node
@@ -209,7 +216,7 @@ def _finish(node: Any) -> FormValue:
     items = {key: _finish(value) for key, value in node.items()}
     # Keys exactly "0" .. "n-1" (in any order): a list. No int() of a key, however long.
     if all(str(index) in items for index in range(len(items))):
-        return [items[str(index)] for index in range(len(items))]
+        return _IndexedList(items[str(index)] for index in range(len(items)))
     return items
 
 
@@ -422,13 +429,15 @@ def as_list(value: FormValue, param: str) -> list[FormValue]:
 
 
 def as_mapping(value: FormValue, param: str) -> dict[str, FormValue]:
-    """A hash parameter; a decoded list is the hash of its indices (``m[0]=a`` is key "0")."""
+    """A hash parameter; a list decoded from indices is the hash of its indices
+    (``m[0]=a`` is key "0"), and a ``m[]=a`` list is refused: it has no keys."""
     if isinstance(value, dict):
         return value
-    if isinstance(value, list):
+    if isinstance(value, _IndexedList):
         return {str(index): item for index, item in enumerate(value)}
+    given = "a list" if isinstance(value, list) else "a single value"
     raise ParameterInvalid(
-        f"Invalid object: {param} takes keys ({param}[key]=...), not a single value.",
+        f"Invalid object: {param} takes keys ({param}[key]=...), not {given}.",
         param=param,
     )
 

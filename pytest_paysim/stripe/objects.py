@@ -208,8 +208,8 @@ def charge(
     currency: str,
     created: int,
     status: str,
-    card: Card,
-    payment_method: str,
+    card: Card | None,
+    payment_method: str | None,
     payment_intent: Expandable = None,
     amount_captured: int = 0,
     amount_refunded: int = 0,
@@ -226,8 +226,16 @@ def charge(
 ) -> dict[str, Any]:
     """A Charge: one per confirmation attempt. ``status`` is ``succeeded``, ``failed`` or
     ``pending``; ``refunds`` are its refund objects, newest first (shown as a list object).
+    Without a ``card`` (an attempt with no payment method: the simulator called directly),
+    ``payment_method_details`` is ``null``.
     """
     paid = status == "succeeded"
+    details = None
+    if card is not None:
+        details = {
+            "card": _charge_card(card, amount if paid else None, three_d_secure),
+            "type": "card",
+        }
     return {
         "id": id,
         "object": "charge",
@@ -257,10 +265,7 @@ def charge(
         "paid": paid,
         "payment_intent": _expandable(payment_intent),
         "payment_method": payment_method,
-        "payment_method_details": {
-            "card": _charge_card(card, amount if paid else None, three_d_secure),
-            "type": "card",
-        },
+        "payment_method_details": details,
         "receipt_email": receipt_email,
         "receipt_number": None,
         "receipt_url": None,

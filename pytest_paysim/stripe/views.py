@@ -207,7 +207,9 @@ def charge(
     record: Charge, payment: Payment, records: Records, *, expand: Collection[str] = ()
 ) -> dict[str, Any]:
     """The Charge of a confirmation attempt (``payment``: its intent)."""
-    method = record.payment_method or "pm_card_visa"
+    # No method: an attempt made by calling the simulator directly (the hosted pay page does
+    # not serve intents): shown as null, not as an invented card.
+    method = record.payment_method
     refunds = [
         refund(item, payment, records)
         for item in reversed(payment.refunds)
@@ -222,7 +224,7 @@ def charge(
         currency=record.currency,
         created=int(record.created_at),
         status=record.status,
-        card=card_of(records, method),
+        card=None if method is None else card_of(records, method),
         payment_method=method,
         payment_intent=intent,
         amount_captured=record.amount_captured,

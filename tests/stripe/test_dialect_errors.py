@@ -3,6 +3,9 @@ amounts, ids, keys, routes and injected faults — always in Stripe's envelope."
 
 from __future__ import annotations
 
+import json
+import socket
+
 import pytest
 import requests
 import stripe
@@ -223,13 +226,64 @@ def test_a_json_body_is_refused_in_stripes_shape(server: PaysimServer, handle: o
     assert answer.json()["error"]["type"] == "invalid_request_error"
 
 
-@pytest.mark.parametrize(("status", "cls"), [(503, stripe.APIError), (429, stripe.RateLimitError)])
+@pytest.mark.parametrize(
+    ("status", "cls", "type_"),
+    [
+        pytest.param(400, stripe.InvalidRequestError, "invalid_request_error", id="400"),
+        pytest.param(402, stripe.CardError, "card_error", id="402"),
+        pytest.param(404, stripe.InvalidRequestError, "invalid_request_error", id="404"),
+        pytest.param(409, stripe.APIError, "invalid_request_error", id="409"),
+        pytest.param(429, stripe.RateLimitError, "rate_limit_error", id="429"),
+        pytest.param(500, stripe.APIError, "api_error", id="500"),
+        pytest.param(502, stripe.APIError, "api_error", id="502"),
+        pytest.param(503, stripe.APIError, "api_error", id="503"),
+    ],
+)
 def test_injected_faults(
-    client: stripe.StripeClient, sim: Simulator, status: int, cls: type[Exception]
+    client: stripe.StripeClient, sim: Simulator, status: int, cls: type[Exception], type_: str
 ) -> None:
     sim.add_fault(Fault(path="/stripe/v1/payment_intents", status=status))
     with pytest.raises(cls) as raised:
         client.v1.payment_intents.create(params={"amount": 1, "currency": "usd"})
-    body = raised.value.json_body  # type: ignore[attr-defined]
+    error = raised.value
+    assert isinstance(error, stripe.StripeError)
+    assert error.http_status == status
+    assert error.request_id is not None
+    assert error.request_id.startswith("req_")
+    body = error.json_body
+    assert body is not None
+    assert set(body) == {"error"}
+    assert body["error"]["type"] == type_
     assert body["error"].get("code") not in NATIVE_ONLY_CODES
+    assert set(body["error"]) <= {"type", "code", "doc_url", "message", "param"}
+    assert "Fault injected" in body["error"]["message"]
+    assert client.v1.payment_intents.list().data == []
+
+
+def test_a_body_over_the_limit_is_413_in_stripes_shape_and_closes(
+    server: PaysimServer, client: stripe.StripeClient
+) -> None:
+    """A body declared over 1 MiB is refused before it is read: Stripe's envelope, and the
+    connection is closed (the unread body cannot be the next request)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /stripe/v1/payment_intents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            + server.api_key.encode()
+            + b"\r\nContent-Type: application/x-www-form-urlencoded"
+            + b"\r\nContent-Length: 2097152\r\n\r\n"
+        )
+        received = b""
+        while chunk := sock.recv(65536):  # the server's close ends this (else: the timeout)
+            received += chunk
+    head, _, payload = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith("HTTP/1.1 413 ")
+    headers = {name.lower(): value for name, _, value in (line.partition(": ") for line in lines)}
+    assert headers["connection"].lower() == "close"
+    assert headers["request-id"].startswith("req_")
+    body = json.loads(payload)
+    assert set(body) == {"error"}
+    assert body["error"]["type"] == "invalid_request_error"
+    assert body["error"].get("code") not in NATIVE_ONLY_CODES
+    assert "1048576 bytes" in body["error"]["message"]
     assert client.v1.payment_intents.list().data == []

@@ -290,6 +290,8 @@ def history(client: stripe.StripeClient) -> list[stripe.Event]:
         ),
         pytest.param({"type": "customer.created"}, [], id="none-of-this-type"),
         pytest.param({"type": "*"}, None, id="star-is-everything"),
+        pytest.param({"types": ["refund.*", "*"]}, None, id="star-among-types"),
+        pytest.param({"type": "refund.*"}, ["refund.created"], id="prefix-ends-at-a-dot"),
     ],
 )
 def test_list_filters_by_type(
@@ -350,6 +352,15 @@ def test_list_pages_both_ways_with_and_without_a_filter(
             {"ending_before": "evt_missing"}, "resource_missing", "ending_before", id="gone"
         ),
         pytest.param({"created": "1"}, "parameter_unknown", "created", id="unknown"),
+        # Backtracking bait for a regex translation of '*': refused, never matched.
+        pytest.param({"type": "*" * 30 + "x"}, "parameter_invalid", "type", id="stars"),
+        pytest.param({"type": "payment_*"}, "parameter_invalid", "type", id="star-in-word"),
+        pytest.param({"type": "*.created"}, "parameter_invalid", "type", id="star-first"),
+        pytest.param({"type": ".*"}, "parameter_invalid", "type", id="no-prefix"),
+        pytest.param({"type": "charge.*.*"}, "parameter_invalid", "type", id="two-stars"),
+        pytest.param(
+            {"types": ["charge.*", "*" * 30 + "x"]}, "parameter_invalid", "types[1]", id="in-types"
+        ),
     ],
 )
 def test_bad_list_parameters_are_400(

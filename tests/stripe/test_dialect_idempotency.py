@@ -174,3 +174,70 @@ def test_competing_refunds_never_exceed_the_capture(
     charge = client.v1.charges.retrieve(intent.latest_charge)  # type: ignore[arg-type]
     assert charge.amount_refunded == 1800
     assert charge.amount_refunded <= charge.amount_captured
+
+
+# -- a key shared with the native API --------------------------------------------------------------
+
+
+def _native_endpoint(server: PaysimServer, key: str) -> requests.Response:
+    return server.client.post(
+        "/v1/webhook_endpoints",
+        json={"url": "http://127.0.0.1:9/native"},
+        headers={"Idempotency-Key": key},
+    )
+
+
+def _dialect_endpoint(
+    server: PaysimServer, key: str, *, base: str | None = None
+) -> requests.Response:
+    return requests.post(
+        (base or server.stripe_url) + "/v1/webhook_endpoints",
+        data={"url": "http://127.0.0.1:9/stripe", "enabled_events[]": "*"},
+        auth=(server.api_key, ""),
+        headers={"Idempotency-Key": key},
+        timeout=10,
+    )
+
+
+@pytest.mark.parametrize("native_first", [True, False], ids=["native-first", "dialect-first"])
+def test_a_key_shared_with_the_native_api_is_two_records(
+    server: PaysimServer, client: stripe.StripeClient, native_first: bool
+) -> None:
+    """Both APIs have ``POST /v1/webhook_endpoints``: the same key on each is its own request,
+    never the other API's answer replayed (nor refused as reused)."""
+    key = "shared-key"
+    if native_first:
+        native, dialect = _native_endpoint(server, key), _dialect_endpoint(server, key)
+    else:
+        dialect, native = _dialect_endpoint(server, key), _native_endpoint(server, key)
+    assert (native.status_code, dialect.status_code) == (201, 200), (native.text, dialect.text)
+    assert "Idempotent-Replayed" not in native.headers
+    assert "Idempotent-Replayed" not in dialect.headers
+    assert dialect.json()["object"] == "webhook_endpoint"
+    assert dialect.json()["url"] == "http://127.0.0.1:9/stripe"
+    assert native.json()["url"] == "http://127.0.0.1:9/native"
+    assert native.json()["id"] != dialect.json()["id"]
+    # Each API replays its own answer under the key.
+    again_native, again_dialect = _native_endpoint(server, key), _dialect_endpoint(server, key)
+    assert again_native.headers.get("Idempotent-Replayed") == "true"
+    assert again_native.json() == native.json()
+    assert again_dialect.headers.get("Idempotent-Replayed") == "true"
+    assert again_dialect.content == dialect.content
+    assert [item.id for item in client.v1.webhook_endpoints.list().data] == [dialect.json()["id"]]
+    listed = server.client.get("/v1/webhook_endpoints").json()["data"]
+    assert [item["id"] for item in listed] == [native.json()["id"]]
+
+
+def test_the_second_port_shares_the_dialect_keys_not_the_native_ones() -> None:
+    """``--stripe-port``: ``/v1/...`` at its root is the dialect, so a key used there replays
+    under ``/stripe`` on the main port, and is still not the native API's."""
+    with PaysimServer(seed=3, stripe_port=0) as running:
+        assert running.stripe_root_url is not None
+        native = _native_endpoint(running, "root-key")
+        at_root = _dialect_endpoint(running, "root-key", base=running.stripe_root_url)
+        under_prefix = _dialect_endpoint(running, "root-key")
+    assert (native.status_code, at_root.status_code) == (201, 200)
+    assert "Idempotent-Replayed" not in at_root.headers
+    assert at_root.json()["object"] == "webhook_endpoint"
+    assert under_prefix.headers.get("Idempotent-Replayed") == "true"
+    assert under_prefix.content == at_root.content

@@ -465,9 +465,13 @@ def test_as_list_and_as_mapping() -> None:
     assert as_list(["a"], "x") == ["a"]
     assert as_list({"1": "b", "0": "a"}, "x") == ["a", "b"]
     assert as_mapping({"k": "v"}, "card") == {"k": "v"}
-    assert as_mapping(["a", "b"], "metadata") == {"0": "a", "1": "b"}
+    assert as_mapping(decode("m[0]=a&m[1]=b")["m"], "metadata") == {"0": "a", "1": "b"}
     with pytest.raises(ParameterInvalid, match="Invalid object: card takes keys"):
         as_mapping("4242", "card")
+    # m[]=a is a list with no keys: refused where a hash belongs (m[0]=a is the key "0").
+    with pytest.raises(ParameterInvalid, match="not a list") as listed:
+        as_mapping(decode("metadata[]=a")["metadata"], "metadata")
+    assert listed.value.param == "metadata"
 
 
 def test_require_and_reject_unknown() -> None:
@@ -506,7 +510,7 @@ def test_require_and_reject_unknown() -> None:
         pytest.param({"a": "1", "b": "2"}, {"a": ""}, {"b": "2"}, id="empty-value-removes"),
         pytest.param({"a": "1"}, {"zz": ""}, {"a": "1"}, id="removing-absent-key"),
         pytest.param({"a": "1", "b": "2"}, "", {}, id="empty-metadata-clears"),
-        pytest.param({}, ["x", "y"], {"0": "x", "1": "y"}, id="digit-keys"),
+        pytest.param({}, decode("m[0]=x&m[1]=y")["m"], {"0": "x", "1": "y"}, id="digit-keys"),
     ],
 )
 def test_merge_metadata(

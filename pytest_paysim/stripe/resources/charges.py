@@ -27,11 +27,13 @@ def retrieve_charge(request: Request) -> Answer:
 
 
 def list_charges(request: Request) -> Answer:
-    """``GET /v1/charges``, newest first (``payment_intent``, ``customer``)."""
+    """``GET /v1/charges``, newest first (``payment_intent``, ``customer``; ``expand[]`` takes
+    ``data.payment_intent``)."""
     params = request.params
     forms.reject_unknown(
         params, ("payment_intent", "customer", "limit", "starting_after", "ending_before", "expand")
     )
+    expand = common.list_expand(params, _CHARGE_EXPANDS)
     intent_id = common.string(params, "payment_intent")
     customer = common.string(params, "customer")
     if intent_id is not None:
@@ -39,7 +41,7 @@ def list_charges(request: Request) -> Answer:
     else:
         payments = common.stripe_payments(request.sim)
     items = [
-        views.charge(charge, payment, request.sim)
+        views.charge(charge, payment, request.sim, expand=expand)
         for payment in payments
         if customer is None or payment.customer == customer
         for charge in reversed(payment.charges)

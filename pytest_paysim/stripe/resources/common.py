@@ -11,12 +11,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from pytest_paysim.core.currencies import CURRENCIES
 from pytest_paysim.core.models import Customer, Payment
 from pytest_paysim.core.simulator import Simulator
+from pytest_paysim.core.urls import MAX_URL_LENGTH, is_http_url
 from pytest_paysim.errors import ParameterInvalid
 from pytest_paysim.errors import ResourceMissing as NativeResourceMissing
 from pytest_paysim.stripe import forms, objects, views
-from pytest_paysim.stripe.errors import ResourceMissing
+from pytest_paysim.stripe.errors import EmailInvalid, ResourceMissing
 from pytest_paysim.stripe.forms import FormValue
 
 __all__ = [
@@ -26,15 +28,21 @@ __all__ = [
     "amount",
     "customer",
     "customer_param",
+    "email",
     "expand",
+    "http_url",
     "intent",
     "intent_answer",
     "limit",
+    "list_expand",
+    "looks_like_email",
+    "metadata",
     "page",
     "payment_method",
     "scan",
     "string",
     "stripe_payments",
+    "supported_currency",
 ]
 
 Answer = tuple[int, dict[str, Any]]
@@ -63,6 +71,13 @@ def expand(params: Mapping[str, FormValue], allowed: tuple[str, ...]) -> set[str
     return set(wanted)
 
 
+def list_expand(params: Mapping[str, FormValue], allowed: tuple[str, ...]) -> set[str]:
+    """The item fields a list's ``expand[]`` asks for: each ``data.<field>`` with ``field``
+    one of ``allowed`` (the 400 of :func:`expand` otherwise); the fields, without ``data.``."""
+    listed = expand(params, tuple(f"data.{name}" for name in allowed))
+    return {name.removeprefix("data.") for name in listed}
+
+
 def intent(
     sim: Simulator, intent_id: str, *, param: str = "intent", in_body: bool = False
 ) -> Payment:
@@ -81,6 +96,67 @@ def string(params: Mapping[str, FormValue], name: str, **options: Any) -> str | 
     if name not in params:
         return None
     return forms.to_string(params[name], name, **options)
+
+
+def supported_currency(params: Mapping[str, FormValue], name: str = "currency") -> str | None:
+    """The currency parameter ``name``, lower-cased: one of the core's ISO 4217 codes (the
+    native API's list), or 400 ``parameter_invalid``; ``None`` when absent."""
+    text = string(params, name)
+    if text is None:
+        return None
+    code = text.lower()
+    if code not in CURRENCIES:
+        raise ParameterInvalid(
+            f"Invalid currency: {text[:20]}. Give a three-letter ISO 4217 code in lowercase, "
+            "such as usd or eur.",
+            param=name,
+        )
+    return code
+
+
+def looks_like_email(text: str) -> bool:
+    """The only check of an email address: ``local@domain``, no spaces."""
+    local, at, domain = text.rpartition("@")
+    return bool(at and local and domain) and not any(char.isspace() for char in text)
+
+
+def email(
+    params: Mapping[str, FormValue], name: str, *, max_length: int = 512, unsettable: bool = False
+) -> str | None:
+    """The email parameter ``name`` (400 ``email_invalid`` if it is not ``local@domain``);
+    ``None`` when absent (or unset with ``""``, where ``unsettable``)."""
+    text = string(params, name, max_length=max_length, unsettable=unsettable)
+    if text is not None and not looks_like_email(text):
+        raise EmailInvalid(text, param=name)
+    return text
+
+
+def http_url(value: FormValue, name: str) -> str:
+    """An absolute http(s) URL with a host and port a client can use (the native API's
+    check), or 400 ``parameter_invalid`` naming ``name``."""
+    url = forms.to_string(value, name, max_length=MAX_URL_LENGTH)
+    assert url is not None
+    if not is_http_url(url):
+        raise ParameterInvalid(
+            f"Invalid URL: {url[:200]}. {name} must be an absolute http or https URL, such "
+            "as https://example.com/return.",
+            param=name,
+        )
+    return url
+
+
+def metadata(
+    params: Mapping[str, FormValue], current: Mapping[str, str] | None = None
+) -> dict[str, str] | None:
+    """``current`` metadata after the ``metadata`` parameter (``None`` when it is absent),
+    merged as Stripe merges; ``webhook_url``, which receives the object's webhooks, must be
+    an absolute http(s) URL, as in the native API."""
+    if "metadata" not in params:
+        return None
+    merged = forms.merge_metadata(current or {}, params["metadata"])
+    if "webhook_url" in merged:
+        http_url(merged["webhook_url"], "metadata[webhook_url]")
+    return merged
 
 
 def amount(params: Mapping[str, FormValue], name: str) -> int | None:

@@ -34,7 +34,7 @@ def create_customer(request: Request) -> Answer:
     forms.reject_unknown(params, (*_MAX_LENGTHS, "metadata", "expand"))
     common.expand(params, ())
     fields = _fields(params)
-    metadata = forms.merge_metadata({}, params["metadata"]) if "metadata" in params else None
+    metadata = common.metadata(params)
     customer = request.sim.create_customer(dialect="stripe", metadata=metadata, **fields)
     return 200, views.customer(customer)
 
@@ -62,8 +62,8 @@ def update_customer(request: Request) -> Answer:
     sim = request.sim
     customer = common.customer(sim, request.args["id"])
     changes: dict[str, object] = dict(_fields(params))
-    if "metadata" in params:
-        merged = forms.merge_metadata(customer.metadata, params["metadata"])
+    merged = common.metadata(params, customer.metadata)
+    if merged is not None:
         # The core merges too: every old key emptied (removed), then the merged ones set.
         changes["metadata"] = {**dict.fromkeys(customer.metadata, ""), **merged}
     return 200, views.customer(sim.update_customer(customer.id, **changes))
@@ -103,11 +103,6 @@ def _fields(params: Mapping[str, FormValue]) -> dict[str, str | None]:
         if name in params
     }
     email = fields.get("email")
-    if email is not None and not _looks_like_email(email):
+    if email is not None and not common.looks_like_email(email):
         raise EmailInvalid(email)
     return fields
-
-
-def _looks_like_email(text: str) -> bool:
-    local, at, domain = text.rpartition("@")
-    return bool(at and local and domain) and not any(char.isspace() for char in text)

@@ -8,7 +8,6 @@ receivers it was sent to).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -96,7 +95,7 @@ def _patterns(params: dict[str, Any]) -> list[str]:
             "You may only specify one of these parameters: type, types.", param="types"
         )
     if "type" in params:
-        return [common.string(params, "type") or ""]
+        return [_check_pattern(common.string(params, "type") or "", "type")]
     if "types" in params:
         types = forms.to_string_list(params["types"], "types")
         if len(types) > MAX_TYPES:
@@ -107,18 +106,36 @@ def _patterns(params: dict[str, Any]) -> list[str]:
             )
         if not types:
             raise ParameterInvalid("Invalid types: give at least one event type.", param="types")
-        return types
+        return [
+            _check_pattern(item, forms.child("types", index)) for index, item in enumerate(types)
+        ]
     return []
 
 
 def _matching_type(patterns: list[str]) -> Callable[[str], bool] | None:
-    """Whether a type is one of ``patterns`` (``*`` matches any run of characters)."""
-    if not patterns:
+    """Whether a type is one of ``patterns``: an exact type, ``*`` (every type) or
+    ``prefix.*`` (every type under ``prefix.``). Plain string tests, no regular expression:
+    a pattern cannot make the match slow."""
+    if not patterns or "*" in patterns:
         return None
-    expression = re.compile(
-        "|".join(".*".join(re.escape(part) for part in item.split("*")) for item in patterns)
+    exact = {item for item in patterns if not item.endswith(".*")}
+    prefixes = tuple(item[:-1] for item in patterns if item.endswith(".*"))  # "charge."
+    return lambda type: type in exact or type.startswith(prefixes)
+
+
+def _check_pattern(pattern: str, param: str) -> str:
+    """``pattern`` if it is a type or one of the wildcards Stripe takes (``*`` alone, or a
+    ``prefix.*`` suffix); any other ``*`` is 400 naming ``param``."""
+    if "*" not in pattern or pattern == "*":
+        return pattern
+    prefix = pattern[:-2]
+    if pattern.endswith(".*") and prefix and "*" not in prefix:
+        return pattern
+    raise ParameterInvalid(
+        f"Invalid {param}: {pattern[:100]!r} is not an event type or a wildcard; use '*' "
+        "alone or at the end after a dot, as in 'payment_intent.*'.",
+        param=param,
     )
-    return lambda type: expression.fullmatch(type) is not None
 
 
 def _stripe_events(sim: Simulator) -> list[Event]:

@@ -13,7 +13,7 @@ from typing import Any
 from pytest_paysim.core.models import Payment
 from pytest_paysim.core.outcomes import AUTHENTICATION_OUTCOMES
 from pytest_paysim.core.simulator import Simulator
-from pytest_paysim.errors import AmountTooLarge
+from pytest_paysim.errors import AmountTooLarge, ParameterInvalid
 from pytest_paysim.stripe import forms, views
 from pytest_paysim.stripe.cards import TEST_PAYMENT_METHODS, decline_error
 from pytest_paysim.stripe.errors import (
@@ -22,11 +22,13 @@ from pytest_paysim.stripe.errors import (
     render_error,
     unexpected_state,
 )
+from pytest_paysim.stripe.forms import FormValue
 from pytest_paysim.stripe.resources import common
 from pytest_paysim.stripe.resources.common import Answer, Request
 
 __all__ = [
     "INTENT_EXPANDS",
+    "MAX_DESCRIPTION",
     "authenticate_intent",
     "cancel_intent",
     "capture_intent",
@@ -40,6 +42,9 @@ __all__ = [
 _CAPTURE_METHODS = ("automatic", "automatic_async", "manual")
 _CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
 INTENT_EXPANDS = ("latest_charge", "payment_method", "customer")
+MAX_DESCRIPTION = 1000
+"""The longest ``description`` of a payment intent (Stripe's ``maxLength``)."""
+_PAYMENT_METHOD_TYPES = ("card",)
 
 
 def create_intent(request: Request) -> Answer:
@@ -66,7 +71,8 @@ def create_intent(request: Request) -> Answer:
     amount = forms.to_integer(
         forms.require(params, "amount"), "amount", minimum=1, maximum=common.MAX_AMOUNT
     )
-    currency = forms.to_string(forms.require(params, "currency"), "currency", max_length=3)
+    forms.require(params, "currency")
+    currency = common.supported_currency(params)
     assert currency is not None
     capture_method = "automatic"
     if "capture_method" in params:
@@ -74,11 +80,12 @@ def create_intent(request: Request) -> Answer:
     confirm = forms.to_boolean(params["confirm"], "confirm") if "confirm" in params else False
     attributes: dict[str, Any] = {"capture_method": capture_method}
     if "receipt_email" in params:
-        attributes["receipt_email"] = common.string(params, "receipt_email", unsettable=True)
+        attributes["receipt_email"] = common.email(params, "receipt_email", unsettable=True)
     if "payment_method_types" in params:
-        attributes["payment_method_types"] = forms.to_string_list(
-            params["payment_method_types"], "payment_method_types"
-        )
+        attributes["payment_method_types"] = _payment_method_types(params["payment_method_types"])
+    description = _description(params)
+    metadata = common.metadata(params)
+    return_url = _return_url(params)
     sim = request.sim
     method = common.payment_method(sim, params)
     customer = common.customer_param(sim, params)
@@ -86,10 +93,10 @@ def create_intent(request: Request) -> Answer:
     payment = sim.create_payment(
         amount=amount,
         currency=currency,
-        description=common.string(params, "description", unsettable=True),
-        metadata=forms.merge_metadata({}, params["metadata"]) if "metadata" in params else None,
+        description=description,
+        metadata=metadata,
         capture_method="manual" if capture_method == "manual" else "automatic",
-        return_url=common.string(params, "return_url"),
+        return_url=return_url,
         dialect="stripe",
         payment_method=method,
         customer=customer,
@@ -137,18 +144,18 @@ def update_intent(request: Request) -> Answer:
     if "amount" in params:
         changes["amount"] = common.amount(params, "amount")
     if "currency" in params:
-        changes["currency"] = (common.string(params, "currency", max_length=3) or "").lower()
+        changes["currency"] = common.supported_currency(params)
     if "description" in params:
-        changes["description"] = common.string(params, "description", unsettable=True)
+        changes["description"] = _description(params)
     if "metadata" in params:
-        changes["metadata"] = forms.merge_metadata(payment.metadata, params["metadata"])
+        changes["metadata"] = common.metadata(params, payment.metadata)
     if "payment_method" in params:
         changes["payment_method"] = common.payment_method(sim, params)
     if "customer" in params:
         changes["customer"] = common.customer_param(sim, params, unsettable=True)
     if "receipt_email" in params:
         changes["attributes"] = {
-            "receipt_email": common.string(params, "receipt_email", unsettable=True)
+            "receipt_email": common.email(params, "receipt_email", unsettable=True)
         }
     _check_owner(
         sim,
@@ -160,14 +167,14 @@ def update_intent(request: Request) -> Answer:
 
 
 def list_intents(request: Request) -> Answer:
-    """``GET /v1/payment_intents``, newest first (``customer`` filters)."""
+    """``GET /v1/payment_intents``, newest first (``customer`` filters; ``expand[]`` takes
+    ``data.`` and a field of an intent)."""
     params = request.params
-    forms.reject_unknown(
-        params, ("limit", "starting_after", "ending_before", "customer", "expand", "created")
-    )
+    forms.reject_unknown(params, ("limit", "starting_after", "ending_before", "customer", "expand"))
+    expand = common.list_expand(params, INTENT_EXPANDS)
     customer = common.string(params, "customer")
     items = [
-        views.payment_intent(payment, request.sim)
+        views.payment_intent(payment, request.sim, expand=expand)
         for payment in common.stripe_payments(request.sim)
         if customer is None or payment.customer == customer
     ]
@@ -183,7 +190,7 @@ def confirm_intent(request: Request) -> Answer:
     sim = request.sim
     payment = common.intent(sim, request.args["id"])
     method = common.payment_method(sim, params)
-    return_url = common.string(params, "return_url")
+    return_url = _return_url(params)
     return _confirm(sim, payment, method, expand, return_url=return_url)
 
 
@@ -217,6 +224,37 @@ def _confirm(
     if payment.status == "failed":
         return _declined(sim, payment)
     return common.intent_answer(sim, payment, expand)
+
+
+def _description(params: dict[str, FormValue]) -> str | None:
+    """``description``: at most :data:`MAX_DESCRIPTION` characters; ``""`` unsets it."""
+    return common.string(params, "description", max_length=MAX_DESCRIPTION, unsettable=True)
+
+
+def _return_url(params: dict[str, FormValue]) -> str | None:
+    """``return_url``, where the authentication page sends the customer back to: an absolute
+    http(s) URL with a host and port a browser can use."""
+    if "return_url" not in params:
+        return None
+    return common.http_url(params["return_url"], "return_url")
+
+
+def _payment_method_types(value: FormValue) -> list[str]:
+    """``payment_method_types[]``: ``card``, the only type the simulator pays with."""
+    types = forms.to_string_list(value, "payment_method_types")
+    if not types:
+        raise ParameterInvalid(
+            "Invalid payment_method_types: give at least one type (card).",
+            param="payment_method_types",
+        )
+    for index, type in enumerate(types):
+        if type not in _PAYMENT_METHOD_TYPES:
+            raise ParameterInvalid(
+                f"The payment method type {type[:100]!r} is invalid: the simulator pays with "
+                "cards only; use card.",
+                param=forms.child("payment_method_types", index),
+            )
+    return list(dict.fromkeys(types))
 
 
 def _check_owner(sim: Simulator, method: str | None, customer: str | None) -> None:

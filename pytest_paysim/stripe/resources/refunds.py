@@ -93,9 +93,7 @@ def list_refunds(request: Request) -> Answer:
     forms.reject_unknown(
         params, ("payment_intent", "charge", "limit", "starting_after", "ending_before", "expand")
     )
-    # A list expands its items' fields: expand[]=data.charge.
-    listed = common.expand(params, tuple(f"data.{name}" for name in _REFUND_EXPANDS))
-    expand = {name.removeprefix("data.") for name in listed}
+    expand = common.list_expand(params, _REFUND_EXPANDS)
     sim = request.sim
     intent_id = common.string(params, "payment_intent")
     if intent_id is not None:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
-
-from werkzeug.urls import iri_to_uri
 
 from pytest_paysim.core.models import ENDPOINT_DISABLED, ENDPOINT_ENABLED, WebhookEndpoint
+from pytest_paysim.core.urls import MAX_URL_LENGTH, is_http_url
 from pytest_paysim.errors import ParameterInvalid
 from pytest_paysim.errors import ResourceMissing as NativeResourceMissing
 from pytest_paysim.stripe import events, forms, objects
@@ -32,7 +30,6 @@ __all__ = [
     "update_endpoint",
 ]
 
-MAX_URL_LENGTH = 2048
 _MAX_DESCRIPTION = 5000
 _URL = "/v1/webhook_endpoints"
 
@@ -130,15 +127,7 @@ def _url(value: FormValue) -> str:
     """An absolute http(s) URL a client can send to."""
     url = forms.to_string(value, "url", max_length=MAX_URL_LENGTH)
     assert url is not None
-    try:
-        parts = urlsplit(url)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-        _ = parts.port  # a port that is not a number raises
-        if valid:
-            iri_to_uri(url)  # a host no client could resolve is refused here, not later
-    except (ValueError, UnicodeError):
-        valid = False
-    if not valid or any(ord(char) < 33 for char in url):
+    if not is_http_url(url):
         raise ParameterInvalid(
             f"Invalid URL: {url[:200]}. URLs must be absolute http or https URLs, such as "
             "https://example.com/webhook.",
