@@ -70,8 +70,10 @@ def test_a_request_that_outlived_its_run_is_answered_409_simulator_reset(
 ) -> None:
     sim = server.simulator
     assert sim is not None
-    sim.add_fault(Fault(method="POST", path="/v1/payments", status=None, delay=0.5))
-    resetter = threading.Timer(0.15, sim.reset)
+    # The reset must come after the request arrived and before its delay ends: wide margins,
+    # so a loaded machine that is slow to send the request still lands it in the first run.
+    sim.add_fault(Fault(method="POST", path="/v1/payments", status=None, delay=1.5))
+    resetter = threading.Timer(0.5, sim.reset)
     resetter.start()
     try:
         response = api.post("/v1/payments", json={"amount": 500, "currency": "usd"}, timeout=5)
