@@ -31,13 +31,13 @@ def quick_start(pytester: pytest.Pytester) -> pytest.Pytester:
 
 def test_readme_quick_start_passes(quick_start: pytest.Pytester) -> None:
     result = quick_start.runpytest_subprocess("--paysim", "-p", "no:cacheprovider", timeout=120)
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
 
 
 def test_readme_quick_start_is_skipped_without_paysim(quick_start: pytest.Pytester) -> None:
     # Settings read at import time must not break collection when the plugin is off.
     result = quick_start.runpytest_subprocess("-p", "no:cacheprovider", "-rs", timeout=120)
-    result.assert_outcomes(skipped=2)
+    result.assert_outcomes(skipped=3)
     result.stdout.fnmatch_lines(["*paysim is off: run pytest with --paysim*"])
 
 
