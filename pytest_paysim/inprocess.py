@@ -148,8 +148,15 @@ class InProcessRouter:
         return cast("WSGIApplication", wrapped)
 
     def stop(self) -> None:
-        """Undo the patching."""
+        """Undo the patching.
+
+        A patch that another one was put over (a second router, a test's own ``responses``)
+        cannot be taken out from under it; emptied of its routes first, it stays in the chain
+        and passes every request on, so nothing is routed or skipped once stopped, whatever
+        order the patches are undone in.
+        """
         if self._mock is not None:
+            self._mock.targets.clear()
             current = HTTPAdapter.send
             self._mock.stop(allow_assert=False)
             self._mock.reset()

@@ -197,6 +197,24 @@ def test_a_routed_url_skips_the_environments_proxies_and_others_keep_them(
     assert requests.Session.merge_environment_settings is original
 
 
+def test_routers_stopped_in_the_order_they_started_leave_nothing_routed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    first, second = InProcessRouter(), InProcessRouter()
+    first.route("http://a.test", echo)
+    second.route("http://b.test", echo)
+    assert requests.get("http://a.test/status/201", timeout=5).status_code == 201
+    first.stop()  # not the last patch put on
+    second.stop()
+    session = requests.Session()
+    for url in ("http://a.test/x", "http://b.test/x"):
+        settings = session.merge_environment_settings(url, {}, None, None, None)
+        assert settings["proxies"]["http"] == "http://127.0.0.1:9"  # the environment's again
+        with pytest.raises(requests.ConnectionError):  # sent to the (unreachable) proxy
+            session.get(url, timeout=5)
+
+
 def test_netrc_credentials_still_reach_a_routed_call(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

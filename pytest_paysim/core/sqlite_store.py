@@ -385,11 +385,13 @@ class SqliteStore(MemoryStore):
             self._commits = 0
             self._checkpointer.request()
 
+    def _changing(self) -> contextlib.AbstractContextManager[None]:
+        """The transaction a change joins: the running one, or its own (committed at once)
+        when it comes outside one, so that memory is taken back if the file write fails."""
+        return contextlib.nullcontext() if self._changes is not None else self.transaction()
+
     def _log(self, change: _Change, body: bytes | None = None) -> None:
-        if self._changes is None:
-            with self.transaction():  # a change outside a transaction commits at once
-                self._log(change, body)
-            return
+        assert self._changes is not None, "a change is logged inside _changing()"
         self._changes.append(change)
         if body is not None:
             self._bodies.append(body)
@@ -425,52 +427,63 @@ class SqliteStore(MemoryStore):
     # -- changes: in memory (MemoryStore), then a journal row ------------------------------------
 
     def save_payment(self, payment: Payment) -> None:
-        super().save_payment(payment)
-        self._log(*self._change(_PAYMENT, payment))
+        with self._changing():
+            super().save_payment(payment)
+            self._log(*self._change(_PAYMENT, payment))
 
     def save_refund(self, refund: Refund) -> None:
-        super().save_refund(refund)
-        self._log(*self._change(_REFUND, refund))
+        with self._changing():
+            super().save_refund(refund)
+            self._log(*self._change(_REFUND, refund))
 
     def save_charge(self, charge: Charge) -> None:
-        super().save_charge(charge)
-        self._log(*self._change(_CHARGE, charge))
+        with self._changing():
+            super().save_charge(charge)
+            self._log(*self._change(_CHARGE, charge))
 
     def add_event(self, event: Event) -> None:
-        super().add_event(event)
-        self._log(*self._change(_EVENT, event))
+        with self._changing():
+            super().add_event(event)
+            self._log(*self._change(_EVENT, event))
 
     def save_idempotency(self, record: IdempotencyRecord) -> None:
-        super().save_idempotency(record)
-        self._log(*self._change(_IDEMPOTENCY, record))
+        with self._changing():
+            super().save_idempotency(record)
+            self._log(*self._change(_IDEMPOTENCY, record))
 
     def delete_idempotency(self, scope: str, key: str) -> None:
-        super().delete_idempotency(scope, key)
-        self._log([_DELETE_IDEMPOTENCY, [scope, key]])
+        with self._changing():
+            super().delete_idempotency(scope, key)
+            self._log([_DELETE_IDEMPOTENCY, [scope, key]])
 
     def save_endpoint(self, endpoint: WebhookEndpoint) -> None:
-        super().save_endpoint(endpoint)
-        self._log(*self._change(_ENDPOINT, endpoint))
+        with self._changing():
+            super().save_endpoint(endpoint)
+            self._log(*self._change(_ENDPOINT, endpoint))
 
     def delete_endpoint(self, endpoint_id: str) -> None:
-        super().delete_endpoint(endpoint_id)
-        self._log([_DELETE_ENDPOINT, [endpoint_id]])
+        with self._changing():
+            super().delete_endpoint(endpoint_id)
+            self._log([_DELETE_ENDPOINT, [endpoint_id]])
 
     def save_delivery(self, attempt: DeliveryAttempt) -> None:
-        super().save_delivery(attempt)
-        self._log(*self._change(_DELIVERY, attempt))
+        with self._changing():
+            super().save_delivery(attempt)
+            self._log(*self._change(_DELIVERY, attempt))
 
     def save_customer(self, customer: Customer) -> None:
-        super().save_customer(customer)
-        self._log(*self._change(_CUSTOMER, customer))
+        with self._changing():
+            super().save_customer(customer)
+            self._log(*self._change(_CUSTOMER, customer))
 
     def save_payment_method(self, payment_method: PaymentMethod) -> None:
-        super().save_payment_method(payment_method)
-        self._log(*self._change(_PAYMENT_METHOD, payment_method))
+        with self._changing():
+            super().save_payment_method(payment_method)
+            self._log(*self._change(_PAYMENT_METHOD, payment_method))
 
     def set_setting(self, name: str, value: str) -> None:
-        super().set_setting(name, value)
         with self.transaction():
+            super().set_setting(name, value)
             self._settings_written[name] = value
 
 

@@ -335,6 +335,25 @@ def test_a_failed_write_of_the_file_takes_the_memory_back(db: Path) -> None:
     assert journal_kinds(db) == ["payment"]
 
 
+def test_a_change_outside_a_transaction_is_taken_back_when_its_write_fails(db: Path) -> None:
+    store = SqliteStore(db)
+    made = Payment("pay_1", 100, "usd", "s", "u", T0, T0)
+    store.set_setting("kept", "1")
+    other = sqlite3.connect(db, timeout=0)
+    other.execute("BEGIN IMMEDIATE")  # holds the write lock: the store's write cannot happen
+    store._conn.execute("PRAGMA busy_timeout=50")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        store.save_payment(made)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        store.set_setting("kept", "2")
+    other.execute("ROLLBACK")
+    other.close()
+    assert store.get_payment(made.id) is None
+    assert store.get_setting("kept") == "1"
+    store.close()
+    assert journal_kinds(db) == []
+
+
 def test_a_journal_of_mostly_old_rows_is_rewritten_on_open(db: Path) -> None:
     store = SqliteStore(db)
     made = Payment("pay_1", 100, "usd", "s", "u", T0, T0, metadata={"n": "0"})
