@@ -54,7 +54,7 @@ import operator
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -281,8 +281,9 @@ class SqliteStore(MemoryStore):
                 ) from None
         for name, value in self._conn.execute("SELECT name, value FROM settings"):
             MemoryStore.set_setting(self, name, value)
-        live = list(self._live_changes())
-        if changes > _COMPACT_ABOVE and changes > 2 * len(live):
+        stored = sum(len(records) for _, records in self._stored())
+        if changes > _COMPACT_ABOVE and changes > 2 * stored:
+            live = list(self._live_changes())  # encoded only when the journal is rewritten
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.execute("DELETE FROM journal")
@@ -310,21 +311,25 @@ class SqliteStore(MemoryStore):
             saver = getattr(MemoryStore, f"save_{kind}")
             saver(self, codec.record(values, body))
 
-    def _live_changes(self) -> Iterator[tuple[_Change, bytes | None]]:
-        """One change per stored record, events before their deliveries, in stored order."""
-        records: Iterable[tuple[_Codec, Any]] = (
-            *((_PAYMENT, payment) for payment in self._payments.values()),
-            *((_REFUND, refund) for refund in self._refunds.values()),
-            *((_CHARGE, charge) for charge in self._charges.values()),
-            *((_EVENT, event) for event in self._events.values()),
-            *((_IDEMPOTENCY, record) for record in self._idempotency.values()),
-            *((_ENDPOINT, endpoint) for endpoint in self._endpoints.values()),
-            *((_DELIVERY, attempt) for attempt in self._deliveries.values()),
-            *((_CUSTOMER, customer) for customer in self._customers.values()),
-            *((_PAYMENT_METHOD, method) for method in self._payment_methods.values()),
+    def _stored(self) -> tuple[tuple[_Codec, Mapping[Any, Any]], ...]:
+        """Each kind of record and where memory keeps it, events before their deliveries."""
+        return (
+            (_PAYMENT, self._payments),
+            (_REFUND, self._refunds),
+            (_CHARGE, self._charges),
+            (_EVENT, self._events),
+            (_IDEMPOTENCY, self._idempotency),
+            (_ENDPOINT, self._endpoints),
+            (_DELIVERY, self._deliveries),
+            (_CUSTOMER, self._customers),
+            (_PAYMENT_METHOD, self._payment_methods),
         )
-        for codec, record in records:
-            yield self._change(codec, record)
+
+    def _live_changes(self) -> Iterator[tuple[_Change, bytes | None]]:
+        """One change per stored record, in stored order."""
+        for codec, records in self._stored():
+            for record in records.values():
+                yield self._change(codec, record)
 
     def _change(self, codec: _Codec, record: Any) -> tuple[_Change, bytes | None]:
         if codec.body is None:
