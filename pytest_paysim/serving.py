@@ -51,6 +51,7 @@ import threading
 import time
 import traceback
 from email.utils import formatdate
+from http.client import HTTPMessage
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
@@ -69,6 +70,7 @@ __all__ = [
     "KeepAliveHandler",
     "KeepAliveWSGIServer",
     "QuietHandler",
+    "RequestHeaders",
     "make_server",
 ]
 
@@ -138,6 +140,53 @@ class QuietHandler(WSGIRequestHandler):
                 self.wfile.write(body)
         except OSError:
             pass
+
+
+class RequestHeaders(HTTPMessage):
+    """A request's header fields, as ``HTTPMessage`` holds them, with an index by lower-case
+    name: ``email.message.Message`` finds a field by lowering every name in turn, and the
+    server and the app look up about ten fields a request. Fields come in through
+    :meth:`add_field` or ``self[name] = value``; the other mutators of ``Message`` are not
+    used on a request's fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._index: dict[str, list[str]] = {}
+
+    def add_field(self, name: str, value: str) -> None:
+        """One more field (a repeated name keeps each value, in order)."""
+        self.set_raw(name, value)
+        found = self._index.get(name.lower())
+        if found is None:
+            self._index[name.lower()] = [value]
+        else:
+            found.append(value)
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self.add_field(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        super().__delitem__(name)
+        self._index.pop(name.lower(), None)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._index
+
+    def __getitem__(self, name: str) -> Any:
+        return self.get(name)
+
+    # Values decoded from ISO-8859-1 hold no surrogates, so ``Message``'s policy would hand
+    # each back unchanged: they are returned as stored.
+    def get(self, name: str, failobj: Any = None) -> Any:
+        found = self._index.get(name.lower())
+        return found[0] if found else failobj
+
+    def get_all(self, name: str, failobj: Any = None) -> Any:
+        found = self._index.get(name.lower())
+        return list(found) if found else failobj
+
+    def items(self) -> list[tuple[str, Any]]:
+        return list(self.raw_items())
 
 
 class KeepAliveHandler(QuietHandler):
@@ -244,7 +293,8 @@ class KeepAliveHandler(QuietHandler):
 
     def _read_fields(self) -> tuple[int, str] | None:
         """Read the header fields into ``self.headers``; or the error status and reason."""
-        headers = self.headers = self.MessageClass()
+        headers = self.headers = RequestHeaders()
+        add_field = headers.add_field
         readline = self.rfile.readline
         count = 0
         name = value = ""
@@ -264,13 +314,13 @@ class KeepAliveHandler(QuietHandler):
                 value = value + " " + text.strip(" \t")
                 continue
             if name:
-                headers[name] = value
+                add_field(name, value)
             name, colon, value = text.partition(":")
             if not colon or not _FIELD_NAME.fullmatch(name):
                 return 400, "Bad header line"
             value = value.strip(" \t")
         if name:
-            headers[name] = value
+            add_field(name, value)
         return None
 
     def handle_expect_100(self) -> bool:
