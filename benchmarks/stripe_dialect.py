@@ -21,7 +21,11 @@ within a round, and each figure is the median of the rounds with their min and m
   paysim >= 10 x localstripe's flows/s. The CPU time each server process spends per flow
   (``/proc/<pid>/stat``) and the client's own CPU per flow are shown too: on one connection a
   flow's wall time is the client's CPU plus the server's plus any wait for a core, so the
-  server's CPU is what compares the servers on a loaded machine.
+  server's CPU is what compares the servers on a loaded machine. Two more figures say what the
+  machine allows: the server CPU per flow of the four-client runs (a busy server), and the
+  ceiling, the flows/s ratio a server costing no CPU at all would get here (the machine's CPUs
+  divided by the client's CPU per flow, over localstripe's four-client flows/s), since the
+  client processes share the cores with the server they measure.
 
 localstripe is installed by this section into its own venv (``.bench-venvs/localstripe``,
 git-ignored; reused on later runs) and started on loopback; if it cannot be installed, or
@@ -599,6 +603,31 @@ def _flow_rounds(
                 ],
                 "x",
                 target=at_least(TARGET_FLOW_RATIO, f">= {TARGET_FLOW_RATIO:g} x localstripe"),
+            )
+        )
+    if concurrent["localstripe"]:
+        section.add(
+            Figure.of_runs(
+                f"ratio server CPU per flow localstripe / paysim, {many}",
+                [
+                    (o.server_cpu / o.flows) / (p.server_cpu / p.flows) if p.server_cpu else 0.0
+                    for p, o in zip(concurrent["paysim"], concurrent["localstripe"], strict=True)
+                ],
+                "x",
+            )
+        )
+        # What the target asks of a server on this machine: the client processes share its
+        # cores, so paysim's flows/s can never pass the cores' worth of the client's own CPU.
+        cores = os.cpu_count() or 1
+        section.add(
+            Figure.of_runs(
+                f"ceiling ratio, a server costing nothing ({cores} CPUs / client CPU "
+                "per flow / localstripe flows/s)",
+                [
+                    cores / (p.client_cpu / p.flows) / o.per_second if o.per_second else 0.0
+                    for p, o in zip(paysim_runs, concurrent["localstripe"], strict=True)
+                ],
+                "x",
             )
         )
     section.add(
