@@ -31,18 +31,29 @@ from typing import Any
 
 from werkzeug.test import Client
 
-from benchmarks.common import PAYMENT_BODY, Figure, Section, at_least, section_main, summarize
+from benchmarks.common import (
+    PAYMENT_BODY,
+    Figure,
+    Section,
+    at_least,
+    process_cpu_seconds,
+    section_main,
+    summarize,
+)
+from benchmarks.http_create import SERVE_COMMAND, ServerProcess, load
 from pytest_paysim.core.simulator import Simulator, SimulatorConfig
 from pytest_paysim.core.sqlite_store import SqliteStore
 from pytest_paysim.core.store import MemoryStore, Store
 from pytest_paysim.http.app import PaysimApp
 
-__all__ = ["main", "run", "statement_profile"]
+__all__ = ["main", "measure", "measure_served", "run", "statement_profile"]
 
 RATIO_TARGET = 0.8
 STORES = ("memory", "sqlite")
 FULL = (15, 300, 300)  # rounds, creates per round and store, warm-up creates per store
 QUICK = (5, 60, 60)
+SERVED_FULL = (9, 3.0, 2.0)  # rounds, seconds of load per round and server, warm-up seconds
+SERVED_QUICK = (3, 1.0, 1.0)
 WEBHOOK_URL = "http://127.0.0.1:9/hook"  # never sent to: attempts are recorded by hand
 
 
@@ -114,6 +125,53 @@ def measure(rounds: int, creates: int, warm_up: int, directory: Path) -> Rounds:
                 result.thread_us[store].append((time.thread_time() - thread) / creates * 1e6)
                 result.process_us[store].append((time.process_time() - process) / creates * 1e6)
     return result
+
+
+@dataclass
+class ServedRounds:
+    """Per server, one value per round: creates/s and the server's CPU microseconds per create;
+    and the sizes of the SQLite files after each round."""
+
+    per_second: dict[str, list[float]]
+    cpu_us: dict[str, list[float]]
+    file_kib: list[int] = field(default_factory=list)
+    wal_kib: list[int] = field(default_factory=list)
+
+    def ratios(self) -> list[float]:
+        pairs = zip(self.per_second["sqlite"], self.per_second["memory"], strict=True)
+        return [sqlite / memory for sqlite, memory in pairs]
+
+
+def measure_served(rounds: int, seconds: float, warm_up: float, directory: Path) -> ServedRounds:
+    """Alternating rounds of creates over one keep-alive connection (section 1's load
+    generator) to ``paysim serve`` and ``paysim serve --db FILE``, each in its own process."""
+    path = directory / "served.sqlite"
+    result = ServedRounds({s: [] for s in STORES}, {s: [] for s in STORES})
+    with (
+        ServerProcess(SERVE_COMMAND) as memory,
+        ServerProcess((*SERVE_COMMAND, "--db", str(path))) as sqlite,
+    ):
+        servers = {"memory": memory, "sqlite": sqlite}
+        for server in servers.values():
+            load(server.url, server.api_key, 1, warm_up)
+        for number in range(rounds):
+            order = STORES if number % 2 == 0 else STORES[::-1]
+            for store in order:
+                server = servers[store]
+                began = process_cpu_seconds(server.pid)
+                loaded = load(server.url, server.api_key, 1, seconds)
+                cpu = process_cpu_seconds(server.pid) - began
+                if loaded.errors or loaded.non_2xx or not loaded.requests:
+                    raise RuntimeError(f"{store}: {loaded}")
+                result.per_second[store].append(loaded.rps)
+                result.cpu_us[store].append(cpu / loaded.requests * 1e6)
+            result.file_kib.append(_kib(path))
+            result.wal_kib.append(_kib(Path(f"{path}-wal")))
+    return result
+
+
+def _kib(path: Path) -> int:
+    return path.stat().st_size // 1024 if path.exists() else 0
 
 
 # -- statement profile -------------------------------------------------------------------------
