@@ -1,19 +1,27 @@
 """``--db`` writes: creates per second with the SQLite store against the memory store.
 
-Two simulators, one on a ``MemoryStore`` and one on a ``SqliteStore`` in a temporary file, each
-behind its own ``PaysimApp``, take ``POST /v1/payments`` through ``werkzeug.test.Client`` in
-this process: the same body, a new ``Idempotency-Key`` each time. Rounds alternate between the
-stores (the first store of a round alternates too), so a busy moment of the shared machine falls
-on both; each round gives creates/s for each store and their ratio. Target: SQLite >= 0.8x the
-memory store (the median of the rounds' ratios). CPU time per create is shown too: of the
+First what the issue's target names, ``paysim serve --db FILE`` against ``paysim serve``: each
+server in a process of its own, started as a user would, both loaded in turn by section 1's load
+generator (``benchmarks.http_create.load``) over one keep-alive connection, ``POST /v1/payments``
+with the same body. Rounds alternate between the servers (the first of a round alternates too),
+so a busy moment of the shared machine falls on both; each round gives creates/s for each server
+and their ratio. Target: ``--db`` >= 0.8x the memory store (the median of the rounds' ratios).
+The servers' CPU time per create is read from ``/proc`` (every thread of the process: the
+store's checkpoint thread too), and the SQLite file's size after each round is kept.
+
+Then the store alone, information with no target: two simulators in this process, one on a
+``MemoryStore`` and one on a ``SqliteStore`` in a temporary file, each behind its own
+``PaysimApp``, take ``POST /v1/payments`` through ``werkzeug.test.Client``, a new
+``Idempotency-Key`` each time, in alternating rounds; with no socket and no client process, the
+store's share of a create is as large as it gets. CPU time per create is shown too: of the
 requesting thread, and of the whole process (with the store's checkpoint thread).
 
 Then the statement profile: the statements the SQLite store runs for a create, a pay and a
 refund (over the API, with an ``Idempotency-Key``) and to record a webhook attempt (a success,
 and a failure with its retry), counted with ``SqliteStore.trace``::
 
-    python -m benchmarks.db_write            # 15 rounds of 300 creates per store
-    python -m benchmarks.db_write --quick    # 5 rounds of 60
+    python -m benchmarks.db_write            # 9 rounds of 3 s per server, 15 of 300 creates
+    python -m benchmarks.db_write --quick    # 3 rounds of 1 s, 5 of 60
 """
 
 from __future__ import annotations
@@ -250,31 +258,63 @@ def label(sql: str) -> str:
 
 def run(quick: bool) -> Section:
     rounds, creates, warm_up = QUICK if quick else FULL
-    section = Section("db_write", "--db writes: SQLite store vs memory store, creates in process")
+    served_rounds, seconds, served_warm_up = SERVED_QUICK if quick else SERVED_FULL
+    section = Section("db_write", "--db writes: SQLite store vs memory store")
     with tempfile.TemporaryDirectory(prefix="paysim-db-write-") as directory:
+        served = measure_served(served_rounds, seconds, served_warm_up, Path(directory))
         measured = measure(rounds, creates, warm_up, Path(directory))
         profile = statement_profile(Path(directory))
 
     section.add(
         Figure.of_runs(
-            "creates/s ratio sqlite/memory",
-            measured.ratios(measured.per_second),
+            "paysim serve --db / paysim serve, creates/s, 1 keep-alive connection",
+            served.ratios(),
             "x",
             target=at_least(RATIO_TARGET),
         )
     )
     for store in STORES:
-        section.add(Figure.of_runs(f"{store} creates/s", measured.per_second[store], "creates/s"))
+        section.add(
+            Figure.of_runs(f"served {store} creates/s", served.per_second[store], "creates/s")
+        )
+    for store in STORES:
+        section.add(
+            Figure.of_runs(f"served {store} server CPU per create", served.cpu_us[store], "us")
+        )
+    served_extra = [
+        sqlite - memory
+        for sqlite, memory in zip(served.cpu_us["sqlite"], served.cpu_us["memory"], strict=True)
+    ]
+    section.add(Figure.of_runs("served sqlite extra server CPU per create", served_extra, "us"))
+    section.add(
+        Figure(
+            "served SQLite file after the last round (WAL)",
+            served.file_kib[-1] / 1024,
+            "MiB",
+            note=f"WAL {served.wal_kib[-1] / 1024:.1f} MiB",
+        )
+    )
     section.add(
         Figure.of_runs(
-            "CPU ratio memory/sqlite (requesting thread)",
+            "store alone, in process: creates/s ratio sqlite/memory (information)",
+            measured.ratios(measured.per_second),
+            "x",
+        )
+    )
+    for store in STORES:
+        section.add(
+            Figure.of_runs(f"in process {store} creates/s", measured.per_second[store], "creates/s")
+        )
+    section.add(
+        Figure.of_runs(
+            "in process CPU ratio memory/sqlite (requesting thread)",
             measured.ratios(measured.thread_us, inverse=True),
             "x",
         )
     )
     section.add(
         Figure.of_runs(
-            "CPU ratio memory/sqlite (whole process)",
+            "in process CPU ratio memory/sqlite (whole process)",
             measured.ratios(measured.process_us, inverse=True),
             "x",
         )
@@ -282,7 +322,9 @@ def run(quick: bool) -> Section:
     for store in STORES:
         section.add(
             Figure.of_runs(
-                f"{store} CPU per create (requesting thread)", measured.thread_us[store], "us"
+                f"in process {store} CPU per create (requesting thread)",
+                measured.thread_us[store],
+                "us",
             )
         )
     extra = [
@@ -291,21 +333,38 @@ def run(quick: bool) -> Section:
             measured.process_us["sqlite"], measured.process_us["memory"], strict=True
         )
     ]
-    section.add(Figure.of_runs("sqlite extra CPU per create (whole process)", extra, "us"))
+    section.add(
+        Figure.of_runs("in process sqlite extra CPU per create (whole process)", extra, "us")
+    )
     for name, statements in profile.items():
         section.add(
             Figure(f"statements: {name}", len(statements), "statements", note=", ".join(statements))
         )
         section.notes.append(f"{name}: {len(statements)} statements: {', '.join(statements)}")
 
-    median, low, high = summarize(measured.ratios(measured.per_second))
-    section.notes.insert(
-        0,
-        f"{rounds} alternating rounds of {creates} creates per store after {warm_up} warm-up "
-        f"creates each, POST /v1/payments through werkzeug's test Client with an "
-        f"Idempotency-Key; creates/s ratio median {median:.2f}x (min {low:.2f}, max {high:.2f})",
-    )
+    median, low, high = summarize(served.ratios())
+    in_process = summarize(measured.ratios(measured.per_second))
+    section.notes[:0] = [
+        f"{served_rounds} alternating rounds of {seconds:g} s per server after "
+        f"{served_warm_up:g} s of warm-up each, paysim serve [--db FILE] in processes of "
+        "their own, POST /v1/payments over one keep-alive connection (section 1's load "
+        f"generator); creates/s ratio median {median:.2f}x (min {low:.2f}, max {high:.2f}); "
+        f"SQLite file after each round (KiB): {served.file_kib}, its WAL: {served.wal_kib}",
+        f"the store alone: {rounds} alternating rounds of {creates} creates per store after "
+        f"{warm_up} warm-up creates each, POST /v1/payments through werkzeug's test Client in "
+        f"this process with an Idempotency-Key; creates/s ratio median {in_process[0]:.2f}x "
+        f"(min {in_process[1]:.2f}, max {in_process[2]:.2f}), information (no target)",
+    ]
     section.details = {
+        "served": {
+            "rounds": served_rounds,
+            "seconds": seconds,
+            "warm_up_seconds": served_warm_up,
+            "creates_per_second": served.per_second,
+            "server_cpu_us_per_create": served.cpu_us,
+            "file_kib": served.file_kib,
+            "wal_kib": served.wal_kib,
+        },
         "rounds": rounds,
         "creates_per_round": creates,
         "warm_up": warm_up,

@@ -63,6 +63,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from pytest_paysim.core.models import (
@@ -262,6 +263,7 @@ class SqliteStore(MemoryStore):
         self._bodies: list[tuple[int, bytes]] = []
         """The bodies those changes keep, with their positions in the row."""
         self._encoder = _Encoder()
+        self._block = _Transaction(self)
         self._settings_written: dict[str, str] = {}
         self._cleared = False
         self._commits = 0
@@ -422,25 +424,35 @@ class SqliteStore(MemoryStore):
 
     # -- transactions and lifecycle ------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Changes in memory at once and in the file when the outermost block ends: one
-        ``BEGIN IMMEDIATE``, an ``INSERT`` per change, ``COMMIT``. An exception, or a failed
-        write of the file, takes everything back in both. Nested calls join the outer one."""
-        with self._lock:
-            if self._changes is not None:
-                yield
-                return
-            self._changes = []
-            try:
-                with super().transaction():
-                    yield
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """Changes in memory at once and in the file when the outermost block ends, as one
+        journal row. An exception, or a failed write of the file, takes everything back in
+        both. Nested calls join the outer one."""
+        return self._block
+
+    def _begin(self) -> None:
+        self._changes = []
+        self._undo = []  # MemoryStore's undo log: how to take each change back
+
+    def _end(self, committing: bool) -> None:
+        """Write the row (when ``committing``), or take memory back; then leave the block."""
+        undo = self._undo
+        try:
+            if committing:
+                try:
                     self._write()
-            finally:
-                self._changes = None
-                self._bodies = []
-                self._settings_written = {}
-                self._cleared = False
+                except BaseException:
+                    committing = False
+                    raise
+        finally:
+            self._undo = None
+            self._changes = None
+            self._bodies = []
+            self._settings_written = {}
+            self._cleared = False
+            if not committing and undo:
+                for step in reversed(undo):
+                    step()
 
     def _write(self) -> None:
         changes, settings = self._changes, self._settings_written
@@ -469,14 +481,9 @@ class SqliteStore(MemoryStore):
             self._commits = 0
             self._checkpointer.request()
 
-    def _changing(self) -> contextlib.AbstractContextManager[None]:
-        """The transaction a change joins: the running one, or its own (committed at once)
-        when it comes outside one, so that memory is taken back if the file write fails."""
-        return contextlib.nullcontext() if self._changes is not None else self.transaction()
-
     def _log(self, change: _Change) -> None:
         changes = self._changes
-        assert changes is not None, "a change is logged inside _changing()"
+        assert changes is not None, "a change is logged inside a transaction"
         if len(change) > 2:
             body: bytes = change[2]
             if len(body) >= _SHARED_BODY_MIN:
@@ -520,57 +527,57 @@ class SqliteStore(MemoryStore):
     # -- changes: in memory (MemoryStore), then a journal row ------------------------------------
 
     def save_payment(self, payment: Payment) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_payment(payment)
             self._log(self._change(_PAYMENT, payment))
 
     def save_refund(self, refund: Refund) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_refund(refund)
             self._log(self._change(_REFUND, refund))
 
     def save_charge(self, charge: Charge) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_charge(charge)
             self._log(self._change(_CHARGE, charge))
 
     def add_event(self, event: Event) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().add_event(event)
             self._log(self._change(_EVENT, event))
 
     def save_idempotency(self, record: IdempotencyRecord) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_idempotency(record)
             self._log(self._change(_IDEMPOTENCY, record))
 
     def delete_idempotency(self, scope: str, key: str) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().delete_idempotency(scope, key)
             self._log((_DELETE_IDEMPOTENCY, [scope, key]))
 
     def save_endpoint(self, endpoint: WebhookEndpoint) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_endpoint(endpoint)
             self._log(self._change(_ENDPOINT, endpoint))
 
     def delete_endpoint(self, endpoint_id: str) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().delete_endpoint(endpoint_id)
             self._log((_DELETE_ENDPOINT, [endpoint_id]))
 
     def save_delivery(self, attempt: DeliveryAttempt) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_delivery(attempt)
             self._log(self._change(_DELIVERY, attempt))
 
     def save_customer(self, customer: Customer) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_customer(customer)
             self._log(self._change(_CUSTOMER, customer))
 
     def save_payment_method(self, payment_method: PaymentMethod) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_payment_method(payment_method)
             self._log(self._change(_PAYMENT_METHOD, payment_method))
 
@@ -578,6 +585,39 @@ class SqliteStore(MemoryStore):
         with self.transaction():
             super().set_setting(name, value)
             self._settings_written[name] = value
+
+
+class _Transaction:
+    """The block of :meth:`SqliteStore.transaction`: a class rather than a generator, since
+    every operation enters it (a request with an ``Idempotency-Key`` twice) and every change
+    too (a change made outside a transaction is one of its own, so that memory is taken back
+    when the file write fails). The store's lock is held inside; only the outermost block
+    begins and ends the transaction."""
+
+    __slots__ = ("_depth", "_store")
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self._depth = 0
+
+    def __enter__(self) -> None:
+        self._store._lock.acquire()
+        self._depth += 1
+        if self._depth == 1:
+            self._store._begin()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            self._depth -= 1
+            if self._depth == 0:
+                self._store._end(exc_type is None)
+        finally:
+            self._store._lock.release()
 
 
 class _Checkpointer:
