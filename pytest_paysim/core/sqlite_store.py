@@ -263,10 +263,9 @@ class SqliteStore(MemoryStore):
         super().__init__()
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._changes: list[_Change] | None = None
-        """The running transaction's changes, its journal row (None outside one)."""
-        self._bodies: list[tuple[int, bytes]] = []
-        """The bodies those changes keep, with their positions in the row."""
+        self._unwritten: list[tuple[Any, Any]] = []
+        """The running transaction's changes, in order: ``(codec, record)`` for a record
+        saved, ``(kind, values)`` for a deletion. The commit makes them its journal row."""
         self._encoder = _Encoder()
         self._block = _Transaction(self)
         self._settings_written: dict[str, str] = {}
@@ -436,7 +435,7 @@ class SqliteStore(MemoryStore):
         return self._block
 
     def _begin(self) -> None:
-        self._changes = []
+        self._unwritten = []
         self._undo = []  # MemoryStore's undo log: how to take each change back
 
     def _end(self, committing: bool) -> None:
@@ -451,8 +450,7 @@ class SqliteStore(MemoryStore):
                     raise
         finally:
             self._undo = None
-            self._changes = None
-            self._bodies = []
+            self._unwritten = []
             self._settings_written = {}
             self._cleared = False
             if not committing and undo:
@@ -460,20 +458,20 @@ class SqliteStore(MemoryStore):
                     step()
 
     def _write(self) -> None:
-        changes, settings = self._changes, self._settings_written
-        if not changes and not settings and not self._cleared:
+        pending, settings = self._unwritten, self._settings_written
+        if not pending and not settings and not self._cleared:
             return  # it only read
         conn = self._conn
-        if changes and not settings and not self._cleared:
+        if pending and not settings and not self._cleared:
             # One statement: SQLite makes it a transaction of its own (no BEGIN, no COMMIT).
-            conn.execute(_APPEND, (self._encoder.encode(changes),))
+            conn.execute(_APPEND, (self._encoder.encode(self._row(pending)),))
         else:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 if self._cleared:
                     conn.execute("DELETE FROM journal")
-                if changes:
-                    conn.execute(_APPEND, (self._encoder.encode(changes),))
+                if pending:
+                    conn.execute(_APPEND, (self._encoder.encode(self._row(pending)),))
                 if settings:
                     conn.executemany(_SAVE_SETTING, settings.items())
                 conn.execute("COMMIT")
@@ -486,28 +484,32 @@ class SqliteStore(MemoryStore):
             self._commits = 0
             self._checkpointer.request()
 
-    def _log(self, change: _Change) -> None:
-        changes = self._changes
-        assert changes is not None, "a change is logged inside a transaction"
-        if len(change) > 2:
-            body: bytes = change[2]
-            if len(body) >= _SHARED_BODY_MIN:
-                for position, earlier in reversed(self._bodies[-_SHARED_BODY_LOOKBACK:]):
+    def _row(self, pending: list[tuple[Any, Any]]) -> list[_Change]:
+        """The journal row of a transaction's changes: each body kept once."""
+        row: list[_Change] = []
+        bodies: list[tuple[int, bytes]] = []  # the bodies the row keeps, and where
+        for first, second in pending:
+            if first.__class__ is not _Codec:
+                row.append((first, second))  # a deletion
+                continue
+            change = self._change(first, second)
+            if len(change) > 2 and len(change[2]) >= _SHARED_BODY_MIN:
+                body: bytes = change[2]
+                for position, earlier in reversed(bodies[-_SHARED_BODY_LOOKBACK:]):
                     start = earlier.find(body)
                     if start >= 0:  # kept once: as a slice of the earlier body
                         change = (change[0], change[1], (position, start, start + len(body)))
                         break
                 else:
-                    self._bodies.append((len(changes), body))
-        changes.append(change)
+                    bodies.append((len(row), body))
+            row.append(change)
+        return row
 
     def clear(self) -> None:
         """Remove every record (settings stay)."""
         with self.transaction():
             super().clear()
-            assert self._changes is not None
-            self._changes.clear()  # the journal is emptied first: earlier rows would go too
-            self._bodies.clear()
+            self._unwritten.clear()  # the journal is emptied first: earlier rows would go too
             self._cleared = True
 
     def close(self) -> None:
@@ -534,57 +536,57 @@ class SqliteStore(MemoryStore):
     def save_payment(self, payment: Payment) -> None:
         with self._block:  # joins the running one, or is its own
             super().save_payment(payment)
-            self._log(self._change(_PAYMENT, payment))
+            self._unwritten.append((_PAYMENT, payment))
 
     def save_refund(self, refund: Refund) -> None:
         with self._block:  # joins the running one, or is its own
             super().save_refund(refund)
-            self._log(self._change(_REFUND, refund))
+            self._unwritten.append((_REFUND, refund))
 
     def save_charge(self, charge: Charge) -> None:
         with self._block:  # joins the running one, or is its own
             super().save_charge(charge)
-            self._log(self._change(_CHARGE, charge))
+            self._unwritten.append((_CHARGE, charge))
 
     def add_event(self, event: Event) -> None:
         with self._block:  # joins the running one, or is its own
             super().add_event(event)
-            self._log(self._change(_EVENT, event))
+            self._unwritten.append((_EVENT, event))
 
     def save_idempotency(self, record: IdempotencyRecord) -> None:
         with self._block:  # joins the running one, or is its own
             super().save_idempotency(record)
-            self._log(self._change(_IDEMPOTENCY, record))
+            self._unwritten.append((_IDEMPOTENCY, record))
 
     def delete_idempotency(self, scope: str, key: str) -> None:
         with self._block:  # joins the running one, or is its own
             super().delete_idempotency(scope, key)
-            self._log((_DELETE_IDEMPOTENCY, [scope, key]))
+            self._unwritten.append((_DELETE_IDEMPOTENCY, (scope, key)))
 
     def save_endpoint(self, endpoint: WebhookEndpoint) -> None:
         with self._block:  # joins the running one, or is its own
             super().save_endpoint(endpoint)
-            self._log(self._change(_ENDPOINT, endpoint))
+            self._unwritten.append((_ENDPOINT, endpoint))
 
     def delete_endpoint(self, endpoint_id: str) -> None:
         with self._block:  # joins the running one, or is its own
             super().delete_endpoint(endpoint_id)
-            self._log((_DELETE_ENDPOINT, [endpoint_id]))
+            self._unwritten.append((_DELETE_ENDPOINT, (endpoint_id,)))
 
     def save_delivery(self, attempt: DeliveryAttempt) -> None:
         with self._block:  # joins the running one, or is its own
             super().save_delivery(attempt)
-            self._log(self._change(_DELIVERY, attempt))
+            self._unwritten.append((_DELIVERY, attempt))
 
     def save_customer(self, customer: Customer) -> None:
         with self._block:  # joins the running one, or is its own
             super().save_customer(customer)
-            self._log(self._change(_CUSTOMER, customer))
+            self._unwritten.append((_CUSTOMER, customer))
 
     def save_payment_method(self, payment_method: PaymentMethod) -> None:
         with self._block:  # joins the running one, or is its own
             super().save_payment_method(payment_method)
-            self._log(self._change(_PAYMENT_METHOD, payment_method))
+            self._unwritten.append((_PAYMENT_METHOD, payment_method))
 
     def set_setting(self, name: str, value: str) -> None:
         with self.transaction():
