@@ -16,8 +16,9 @@ moment and a restart on the same file every answered request's effects are there
 
 Why a journal rather than a table per record with its indexes: a commit writes every B-tree
 it touches, and an indexed table per record made a create write about 18 WAL pages across
-14 B-trees, at 0.5 x the memory store's speed. Appending one row to one table writes one or
-two pages, with one statement (``docs/performance.md``, section 8). The costs: the records
+14 B-trees, at 0.5 x the memory store's speed. Appending one row to one table writes one
+page, or three when the row begins a new page (that page, its parent and the file's header),
+with one statement (``docs/performance.md``, section 8). The costs: the records
 are in memory (as with the memory store), and opening a file reads all of it. A record
 changed many times is in the journal once per change; opening a file whose journal holds more
 than twice the changes it needs rewrites it with one change per record.
@@ -449,13 +450,15 @@ class SqliteStore(MemoryStore):
                     committing = False
                     raise
         finally:
-            self._undo = None
-            self._unwritten = []
-            self._settings_written = {}
-            self._cleared = False
-            if not committing and undo:
-                for step in reversed(undo):
-                    step()
+            try:
+                if not committing and undo:
+                    for step in reversed(undo):
+                        step()
+            finally:  # after the undo: a clear() taken back puts back all it found
+                self._undo = None
+                self._unwritten = []
+                self._settings_written = {}
+                self._cleared = False
 
     def _write(self) -> None:
         pending, settings = self._unwritten, self._settings_written

@@ -643,6 +643,34 @@ def test_a_record_holding_more_than_plain_values_fails_its_write_and_changes_not
     reopened.close()
 
 
+def test_a_clear_taken_back_leaves_the_records_and_the_next_write_alone(db: Path) -> None:
+    store = SqliteStore(db)
+    store.save_payment(payment(1))
+
+    def clear_then_fail() -> None:
+        with store.transaction():
+            store.save_payment(payment(2))
+            store.clear()
+            store.save_payment(payment(3))
+            store.set_setting("seed", "9")
+            raise KeyError("taken back")
+
+    with pytest.raises(KeyError):
+        clear_then_fail()
+    assert [p.id for p in store.list_payments(limit=9, starting_after=None, status=None)[0]] == [
+        payment(1).id
+    ]
+    store.save_payment(payment(4))
+    store.close()
+    reopened = SqliteStore(db)
+    assert reopened.list_payments(limit=9, starting_after=None, status=None)[0] == [
+        payment(4),
+        payment(1),
+    ]
+    assert reopened.get_setting("seed") is None
+    reopened.close()
+
+
 def test_the_file_is_in_wal_mode_with_the_schema_version(db: Path) -> None:
     SqliteStore(db).close()
     with sqlite3.connect(db) as conn:
