@@ -20,7 +20,7 @@ Then the statement profile: the statements the SQLite store runs for a create, a
 refund (over the API, with an ``Idempotency-Key``) and to record a webhook attempt (a success,
 and a failure with its retry), counted with ``SqliteStore.trace``::
 
-    python -m benchmarks.db_write            # 9 rounds of 3 s per server, 15 of 300 creates
+    python -m benchmarks.db_write            # 11 rounds of 3 s per server, 15 of 300 creates
     python -m benchmarks.db_write --quick    # 3 rounds of 1 s, 5 of 60
 """
 
@@ -60,7 +60,7 @@ RATIO_TARGET = 0.8
 STORES = ("memory", "sqlite")
 FULL = (15, 300, 300)  # rounds, creates per round and store, warm-up creates per store
 QUICK = (5, 60, 60)
-SERVED_FULL = (9, 3.0, 2.0)  # rounds, seconds of load per round and server, warm-up seconds
+SERVED_FULL = (11, 3.0, 2.0)  # rounds, seconds of load per round and server, warm-up seconds
 SERVED_QUICK = (3, 1.0, 1.0)
 WEBHOOK_URL = "http://127.0.0.1:9/hook"  # never sent to: attempts are recorded by hand
 
