@@ -138,9 +138,8 @@ class _RowPickler(pickle.Pickler):
     """Pickles plain values only: a value of any other type (a class, an enum, a subclass of
     ``str``) fails the write, since reading it back would need a global."""
 
-    def reducer_override(
-        self, obj: Any
-    ) -> Any:  # only called for types pickle has no fast path for
+    def reducer_override(self, obj: Any) -> Any:
+        # Called only for the types pickle has no fast path of its own for: never a plain one.
         raise TypeError(
             f"a journal row holds plain values only, not {type(obj).__module__}."
             f"{type(obj).__qualname__}"
@@ -340,12 +339,14 @@ class SqliteStore(MemoryStore):
         for seq, blob in self._conn.execute("SELECT seq, changes FROM journal ORDER BY seq"):
             try:
                 row = _decode(blob)
-                for change in row:
+                for position, change in enumerate(row):
                     body = None
                     if len(change) > 2:
                         body = change[2]
                         if type(body) is tuple:
                             source, start, stop = body
+                            if not 0 <= source < position:
+                                raise ValueError(f"a body is a slice of change {source}")
                             body = row[source][2][start:stop]
                         if type(body) is not bytes:
                             raise ValueError(f"a body is bytes, not {type(body).__name__}")

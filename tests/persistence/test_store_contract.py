@@ -609,6 +609,11 @@ def test_a_crafted_row_that_names_a_global_is_refused_and_runs_nothing(
     assert not marker.exists()
 
 
+def _event_change(event_id: str, body: object) -> tuple[object, ...]:
+    """A journal change of a valid event (schema 9), with ``body`` as given."""
+    return ("event", [event_id, "payment.created", "pay_1", T0, "native"], body)
+
+
 @pytest.mark.parametrize(
     "row",
     [
@@ -617,6 +622,10 @@ def test_a_crafted_row_that_names_a_global_is_refused_and_runs_nothing(
         pytest.param(pickle.dumps([("nothing", [1])], protocol=5), id="unknown-kind"),
         pytest.param(pickle.dumps([("event", ["evt_1"], 12)], protocol=5), id="body-not-bytes"),
         pytest.param(pickle.dumps([("event", ["evt_1"], (5, 0, 1))], protocol=5), id="bad-slice"),
+        pytest.param(
+            pickle.dumps([_event_change("evt_1", b"{}"), _event_change("evt_2", (-2, 0, 1))], 5),
+            id="slice-not-of-an-earlier-change",
+        ),
         pytest.param(pickle.dumps([("event", ["evt_1"], b"{}")], protocol=5), id="missing-fields"),
     ],
 )
