@@ -1,19 +1,27 @@
 """``--db`` writes: creates per second with the SQLite store against the memory store.
 
-Two simulators, one on a ``MemoryStore`` and one on a ``SqliteStore`` in a temporary file, each
-behind its own ``PaysimApp``, take ``POST /v1/payments`` through ``werkzeug.test.Client`` in
-this process: the same body, a new ``Idempotency-Key`` each time. Rounds alternate between the
-stores (the first store of a round alternates too), so a busy moment of the shared machine falls
-on both; each round gives creates/s for each store and their ratio. Target: SQLite >= 0.8x the
-memory store (the median of the rounds' ratios). CPU time per create is shown too: of the
+First what the issue's target names, ``paysim serve --db FILE`` against ``paysim serve``: each
+server in a process of its own, started as a user would, both loaded in turn by section 1's load
+generator (``benchmarks.http_create.load``) over one keep-alive connection, ``POST /v1/payments``
+with the same body. Rounds alternate between the servers (the first of a round alternates too),
+so a busy moment of the shared machine falls on both; each round gives creates/s for each server
+and their ratio. Target: ``--db`` >= 0.8x the memory store (the median of the rounds' ratios).
+The servers' CPU time per create is read from ``/proc`` (every thread of the process: the
+store's checkpoint thread too), and the SQLite file's size after each round is kept.
+
+Then the store alone, information with no target: two simulators in this process, one on a
+``MemoryStore`` and one on a ``SqliteStore`` in a temporary file, each behind its own
+``PaysimApp``, take ``POST /v1/payments`` through ``werkzeug.test.Client``, a new
+``Idempotency-Key`` each time, in alternating rounds; with no socket and no client process, the
+store's share of a create is as large as it gets. CPU time per create is shown too: of the
 requesting thread, and of the whole process (with the store's checkpoint thread).
 
 Then the statement profile: the statements the SQLite store runs for a create, a pay and a
 refund (over the API, with an ``Idempotency-Key``) and to record a webhook attempt (a success,
 and a failure with its retry), counted with ``SqliteStore.trace``::
 
-    python -m benchmarks.db_write            # 15 rounds of 300 creates per store
-    python -m benchmarks.db_write --quick    # 5 rounds of 60
+    python -m benchmarks.db_write            # 11 rounds of 3 s per server, 15 of 300 creates
+    python -m benchmarks.db_write --quick    # 3 rounds of 1 s, 5 of 60
 """
 
 from __future__ import annotations
@@ -31,18 +39,29 @@ from typing import Any
 
 from werkzeug.test import Client
 
-from benchmarks.common import PAYMENT_BODY, Figure, Section, at_least, section_main, summarize
+from benchmarks.common import (
+    PAYMENT_BODY,
+    Figure,
+    Section,
+    at_least,
+    process_cpu_seconds,
+    section_main,
+    summarize,
+)
+from benchmarks.http_create import SERVE_COMMAND, ServerProcess, load
 from pytest_paysim.core.simulator import Simulator, SimulatorConfig
 from pytest_paysim.core.sqlite_store import SqliteStore
 from pytest_paysim.core.store import MemoryStore, Store
 from pytest_paysim.http.app import PaysimApp
 
-__all__ = ["main", "run", "statement_profile"]
+__all__ = ["main", "measure", "measure_served", "run", "statement_profile"]
 
 RATIO_TARGET = 0.8
 STORES = ("memory", "sqlite")
 FULL = (15, 300, 300)  # rounds, creates per round and store, warm-up creates per store
 QUICK = (5, 60, 60)
+SERVED_FULL = (11, 3.0, 2.0)  # rounds, seconds of load per round and server, warm-up seconds
+SERVED_QUICK = (3, 1.0, 1.0)
 WEBHOOK_URL = "http://127.0.0.1:9/hook"  # never sent to: attempts are recorded by hand
 
 
@@ -114,6 +133,53 @@ def measure(rounds: int, creates: int, warm_up: int, directory: Path) -> Rounds:
                 result.thread_us[store].append((time.thread_time() - thread) / creates * 1e6)
                 result.process_us[store].append((time.process_time() - process) / creates * 1e6)
     return result
+
+
+@dataclass
+class ServedRounds:
+    """Per server, one value per round: creates/s and the server's CPU microseconds per create;
+    and the sizes of the SQLite files after each round."""
+
+    per_second: dict[str, list[float]]
+    cpu_us: dict[str, list[float]]
+    file_kib: list[int] = field(default_factory=list)
+    wal_kib: list[int] = field(default_factory=list)
+
+    def ratios(self) -> list[float]:
+        pairs = zip(self.per_second["sqlite"], self.per_second["memory"], strict=True)
+        return [sqlite / memory for sqlite, memory in pairs]
+
+
+def measure_served(rounds: int, seconds: float, warm_up: float, directory: Path) -> ServedRounds:
+    """Alternating rounds of creates over one keep-alive connection (section 1's load
+    generator) to ``paysim serve`` and ``paysim serve --db FILE``, each in its own process."""
+    path = directory / "served.sqlite"
+    result = ServedRounds({s: [] for s in STORES}, {s: [] for s in STORES})
+    with (
+        ServerProcess(SERVE_COMMAND) as memory,
+        ServerProcess((*SERVE_COMMAND, "--db", str(path))) as sqlite,
+    ):
+        servers = {"memory": memory, "sqlite": sqlite}
+        for server in servers.values():
+            load(server.url, server.api_key, 1, warm_up)
+        for number in range(rounds):
+            order = STORES if number % 2 == 0 else STORES[::-1]
+            for store in order:
+                server = servers[store]
+                began = process_cpu_seconds(server.pid)
+                loaded = load(server.url, server.api_key, 1, seconds)
+                cpu = process_cpu_seconds(server.pid) - began
+                if loaded.errors or loaded.non_2xx or not loaded.requests:
+                    raise RuntimeError(f"{store}: {loaded}")
+                result.per_second[store].append(loaded.rps)
+                result.cpu_us[store].append(cpu / loaded.requests * 1e6)
+            result.file_kib.append(_kib(path))
+            result.wal_kib.append(_kib(Path(f"{path}-wal")))
+    return result
+
+
+def _kib(path: Path) -> int:
+    return path.stat().st_size // 1024 if path.exists() else 0
 
 
 # -- statement profile -------------------------------------------------------------------------
@@ -192,31 +258,63 @@ def label(sql: str) -> str:
 
 def run(quick: bool) -> Section:
     rounds, creates, warm_up = QUICK if quick else FULL
-    section = Section("db_write", "--db writes: SQLite store vs memory store, creates in process")
+    served_rounds, seconds, served_warm_up = SERVED_QUICK if quick else SERVED_FULL
+    section = Section("db_write", "--db writes: SQLite store vs memory store")
     with tempfile.TemporaryDirectory(prefix="paysim-db-write-") as directory:
+        served = measure_served(served_rounds, seconds, served_warm_up, Path(directory))
         measured = measure(rounds, creates, warm_up, Path(directory))
         profile = statement_profile(Path(directory))
 
     section.add(
         Figure.of_runs(
-            "creates/s ratio sqlite/memory",
-            measured.ratios(measured.per_second),
+            "paysim serve --db / paysim serve, creates/s, 1 keep-alive connection",
+            served.ratios(),
             "x",
             target=at_least(RATIO_TARGET),
         )
     )
     for store in STORES:
-        section.add(Figure.of_runs(f"{store} creates/s", measured.per_second[store], "creates/s"))
+        section.add(
+            Figure.of_runs(f"served {store} creates/s", served.per_second[store], "creates/s")
+        )
+    for store in STORES:
+        section.add(
+            Figure.of_runs(f"served {store} server CPU per create", served.cpu_us[store], "us")
+        )
+    served_extra = [
+        sqlite - memory
+        for sqlite, memory in zip(served.cpu_us["sqlite"], served.cpu_us["memory"], strict=True)
+    ]
+    section.add(Figure.of_runs("served sqlite extra server CPU per create", served_extra, "us"))
+    section.add(
+        Figure(
+            "served SQLite file after the last round (WAL)",
+            served.file_kib[-1] / 1024,
+            "MiB",
+            note=f"WAL {served.wal_kib[-1] / 1024:.1f} MiB",
+        )
+    )
     section.add(
         Figure.of_runs(
-            "CPU ratio memory/sqlite (requesting thread)",
+            "store alone, in process: creates/s ratio sqlite/memory (information)",
+            measured.ratios(measured.per_second),
+            "x",
+        )
+    )
+    for store in STORES:
+        section.add(
+            Figure.of_runs(f"in process {store} creates/s", measured.per_second[store], "creates/s")
+        )
+    section.add(
+        Figure.of_runs(
+            "in process CPU ratio memory/sqlite (requesting thread)",
             measured.ratios(measured.thread_us, inverse=True),
             "x",
         )
     )
     section.add(
         Figure.of_runs(
-            "CPU ratio memory/sqlite (whole process)",
+            "in process CPU ratio memory/sqlite (whole process)",
             measured.ratios(measured.process_us, inverse=True),
             "x",
         )
@@ -224,7 +322,9 @@ def run(quick: bool) -> Section:
     for store in STORES:
         section.add(
             Figure.of_runs(
-                f"{store} CPU per create (requesting thread)", measured.thread_us[store], "us"
+                f"in process {store} CPU per create (requesting thread)",
+                measured.thread_us[store],
+                "us",
             )
         )
     extra = [
@@ -233,21 +333,38 @@ def run(quick: bool) -> Section:
             measured.process_us["sqlite"], measured.process_us["memory"], strict=True
         )
     ]
-    section.add(Figure.of_runs("sqlite extra CPU per create (whole process)", extra, "us"))
+    section.add(
+        Figure.of_runs("in process sqlite extra CPU per create (whole process)", extra, "us")
+    )
     for name, statements in profile.items():
         section.add(
             Figure(f"statements: {name}", len(statements), "statements", note=", ".join(statements))
         )
         section.notes.append(f"{name}: {len(statements)} statements: {', '.join(statements)}")
 
-    median, low, high = summarize(measured.ratios(measured.per_second))
-    section.notes.insert(
-        0,
-        f"{rounds} alternating rounds of {creates} creates per store after {warm_up} warm-up "
-        f"creates each, POST /v1/payments through werkzeug's test Client with an "
-        f"Idempotency-Key; creates/s ratio median {median:.2f}x (min {low:.2f}, max {high:.2f})",
-    )
+    median, low, high = summarize(served.ratios())
+    in_process = summarize(measured.ratios(measured.per_second))
+    section.notes[:0] = [
+        f"{served_rounds} alternating rounds of {seconds:g} s per server after "
+        f"{served_warm_up:g} s of warm-up each, paysim serve [--db FILE] in processes of "
+        "their own, POST /v1/payments over one keep-alive connection (section 1's load "
+        f"generator); creates/s ratio median {median:.2f}x (min {low:.2f}, max {high:.2f}); "
+        f"SQLite file after each round (KiB): {served.file_kib}, its WAL: {served.wal_kib}",
+        f"the store alone: {rounds} alternating rounds of {creates} creates per store after "
+        f"{warm_up} warm-up creates each, POST /v1/payments through werkzeug's test Client in "
+        f"this process with an Idempotency-Key; creates/s ratio median {in_process[0]:.2f}x "
+        f"(min {in_process[1]:.2f}, max {in_process[2]:.2f}), information (no target)",
+    ]
     section.details = {
+        "served": {
+            "rounds": served_rounds,
+            "seconds": seconds,
+            "warm_up_seconds": served_warm_up,
+            "creates_per_second": served.per_second,
+            "server_cpu_us_per_create": served.cpu_us,
+            "file_kib": served.file_kib,
+            "wal_kib": served.wal_kib,
+        },
         "rounds": rounds,
         "creates_per_round": creates,
         "warm_up": warm_up,

@@ -16,22 +16,29 @@ moment and a restart on the same file every answered request's effects are there
 
 Why a journal rather than a table per record with its indexes: a commit writes every B-tree
 it touches, and an indexed table per record made a create write about 18 WAL pages across
-14 B-trees, at 0.5 x the memory store's speed. Appending one row to one table writes one or
-two pages, with one statement (``docs/performance.md``, section 8). The costs: the records
+14 B-trees, at 0.5 x the memory store's speed. Appending one row to one table writes one
+page, or three when the row begins a new page (that page, its parent and the file's header),
+with one statement (``docs/performance.md``, section 8). The costs: the records
 are in memory (as with the memory store), and opening a file reads all of it. A record
 changed many times is in the journal once per change; opening a file whose journal holds more
 than twice the changes it needs rewrites it with one change per record.
 
-A journal row is one operation: ``changes`` is a JSON array of ``[kind, values]`` entries,
-``kind`` naming the record type (or a deletion) and ``values`` the record's fields in their
-order; an event, an idempotency record or a delivery attempt adds the length of its ``bytes``
-body, and the bodies follow one another in the row's ``bodies`` (raw bytes, so a body costs a
-copy, not an escape). An attempt whose body is its event's, which every attempt's is, keeps
-none: the bytes are kept once. A commit is that one ``INSERT``, which SQLite makes a
-transaction of its own; ``BEGIN IMMEDIATE`` and ``COMMIT`` are sent only when settings or a
-``clear()`` go with it. ``tests/persistence/test_sqlite_statements.py`` pins each
-operation's statements. ``clear()`` empties the journal. Settings (the seed and the secrets'
-inputs, never the API key itself) are a table of their own.
+A journal row is one operation: ``changes`` is a list of ``(kind, values)`` entries, ``kind``
+naming the record type (or a deletion) and ``values`` the record's fields in their order; an
+event, an idempotency record or a delivery attempt adds its ``bytes`` body, ``(kind, values,
+body)``. The list is pickled (protocol 5, which every Python from 3.8 reads the same): bytes go
+in as they are, not escaped, and it costs a fifth of a JSON encoding. Only plain values go in
+(None, bool, int, float, str, bytes, list, tuple, dict): writing anything else fails the
+operation, and reading a row runs a restricted unpickler that refuses every global, so a file
+can never make the process import or call anything (a crafted row is a damaged row). A body is
+kept once: an attempt whose body is its event's (every attempt's is) keeps none, and a body
+that is part of an earlier body of the same row (the stored answer to a create is the payment's
+JSON, which its event's body holds too) is kept as ``(position, start, stop)``, a slice of the
+body of the row's change at ``position``. A commit is that one ``INSERT``, which SQLite makes
+a transaction of its own; ``BEGIN IMMEDIATE`` and ``COMMIT`` are sent only when settings or a
+``clear()`` go with it. ``tests/persistence/test_sqlite_statements.py`` pins each operation's
+statements. ``clear()`` empties the journal. Settings (the seed and the secrets' inputs, never
+the API key itself) are a table of their own.
 
 Durability: ``synchronous=NORMAL`` by default. In WAL mode a commit is written to the WAL file
 before ``COMMIT`` returns, and only the ``fsync`` is skipped; a killed process (SIGKILL, a crash,
@@ -49,13 +56,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
+import io
 import operator
 import os
+import pickle
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from pytest_paysim.core.models import (
@@ -74,7 +83,7 @@ from pytest_paysim.errors import ConfigurationError
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore"]
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """Stored in ``PRAGMA user_version``; a file of another version is refused, not migrated.
 
 5: records as columns instead of JSON, no ``AUTOINCREMENT``, idempotency records in a rowid
@@ -83,7 +92,9 @@ table.
 payment and a refund, a charges table.
 7: one journal of every change instead of a table per record (records live in memory);
 customers and payment methods.
-8: a webhook endpoint's ``dialect``, ``description``, ``metadata`` and ``status``."""
+8: a webhook endpoint's ``dialect``, ``description``, ``metadata`` and ``status``.
+9: a journal row is one pickled list of changes (plain values only), bodies inside it, a body
+that is part of an earlier one kept as a slice of it."""
 
 _SYNCHRONOUS = ("NORMAL", "FULL")
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -101,8 +112,7 @@ _COMPACT_ROW = 500
 _SCHEMA = """
 CREATE TABLE journal (
     seq INTEGER PRIMARY KEY,
-    changes TEXT NOT NULL,  -- JSON array of one operation's changes, in their order
-    bodies BLOB  -- the changes' bytes fields, one after the other
+    changes BLOB NOT NULL  -- one operation's changes, in their order, pickled (plain values)
 );
 CREATE TABLE settings (
     name TEXT PRIMARY KEY,
@@ -110,16 +120,78 @@ CREATE TABLE settings (
 ) WITHOUT ROWID;
 """
 
-_APPEND = "INSERT INTO journal (changes, bodies) VALUES (?, ?)"
+_APPEND = "INSERT INTO journal (changes) VALUES (?)"
 _SAVE_SETTING = "INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)"
 
-_JSON = json.JSONEncoder(separators=(",", ":"))
-"""One encoder for every row (ASCII: a lone surrogate that reached a record still round-trips)."""
+_Change = tuple[Any, ...]
+"""``(kind, values)``, or ``(kind, values, body)`` for a record with a ``bytes`` field: the
+bytes, or ``(position, start, stop)``, a slice of the body of the row's change at ``position``."""
+
+_PROTOCOL = 5
+_SHARED_BODY_MIN = 64
+"""Bodies shorter than this are kept as they are, never looked for in the row's other bodies."""
+_SHARED_BODY_LOOKBACK = 4
+"""How many of a row's earlier bodies a body is looked for in."""
+
+
+class _RowPickler(pickle.Pickler):
+    """Pickles plain values only: a value of any other type (a class, an enum, a subclass of
+    ``str``) fails the write, since reading it back would need a global."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        # Called only for the types pickle has no fast path of its own for: never a plain one.
+        raise TypeError(
+            f"a journal row holds plain values only, not {type(obj).__module__}."
+            f"{type(obj).__qualname__}"
+        )
+
+
+class _Encoder:
+    """One reused pickler and buffer (used under the store's lock). The pickler runs in fast
+    mode, without a memo: a row's values hold no cycles, and half its cost is the memo."""
+
+    def __init__(self) -> None:
+        self._buffer = io.BytesIO()
+        self._pickler = self._new_pickler()
+
+    def _new_pickler(self) -> _RowPickler:
+        pickler = _RowPickler(self._buffer, _PROTOCOL)
+        pickler.fast = True
+        return pickler
+
+    def encode(self, changes: list[_Change]) -> bytes:
+        buffer = self._buffer
+        buffer.seek(0)
+        buffer.truncate()
+        try:
+            self._pickler.dump(changes)
+        except BaseException:
+            self._pickler = self._new_pickler()  # a failed dump may leave it mid-way
+            raise
+        return buffer.getvalue()
+
+
+class _RowUnpickler(pickle.Unpickler):
+    """Reads a journal row, refusing every global: a row can make lists, dicts, strings and
+    numbers, never import or call anything."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(
+            f"a journal row names {module}.{name}; paysim rows hold plain values only"
+        )
+
+
+def _decode(blob: bytes) -> list[Any]:
+    """The changes of a journal row; ``ValueError`` when it is not a list of changes."""
+    changes = _RowUnpickler(io.BytesIO(blob)).load()
+    if not isinstance(changes, list):
+        raise ValueError(f"a journal row is a list of changes, not {type(changes).__name__}")
+    return changes
 
 
 class _Codec:
     """How one record type becomes a journal change and back: its fields in their order, but
-    the ``bytes`` field (``body``), which goes in the row's ``bodies``; ``nested`` list fields
+    the ``bytes`` field (``body``), which the change carries after them; ``nested`` list fields
     hold other records (a payment's refunds and charges)."""
 
     def __init__(
@@ -134,16 +206,20 @@ class _Codec:
         self._nested = tuple((kept.index(name), codec) for name, codec in nested.items())
         self._body_position = None if body is None else self.fields.index(body)
 
-    def values(self, record: Any) -> list[Any]:
-        """The record's fields, but its body, as JSON can carry them."""
-        values = list(self._values(record))
+    def values(self, record: Any) -> Sequence[Any]:
+        """The record's fields, but its body, as plain values (nested records as lists)."""
+        fields: tuple[Any, ...] = self._values(record)
+        if not self._nested:
+            return fields
+        values = list(fields)
         for position, codec in self._nested:
             if values[position]:
                 values[position] = [codec.values(item) for item in values[position]]
         return values
 
-    def record(self, values: list[Any], body: bytes | None = None) -> Any:
-        """The record of ``values`` (as :meth:`values` made them) and its ``body``."""
+    def record(self, stored: Sequence[Any], body: bytes | None = None) -> Any:
+        """The record of ``stored`` (as :meth:`values` made them) and its ``body``."""
+        values = list(stored)
         for position, codec in self._nested:
             values[position] = [codec.record(item) for item in values[position]]
         if self._body_position is not None:
@@ -177,10 +253,6 @@ _CODECS = {
 _DELETE_IDEMPOTENCY = "-idempotency"
 _DELETE_ENDPOINT = "-endpoint"
 
-_Change = list[Any]
-"""``[kind, values]``, or ``[kind, values, length]`` for a record whose ``bytes`` field is the
-next ``length`` bytes of its row's ``bodies``."""
-
 
 class SqliteStore(MemoryStore):
     """The simulator's records in memory and in a SQLite file; the interface of ``MemoryStore``."""
@@ -191,10 +263,11 @@ class SqliteStore(MemoryStore):
         super().__init__()
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._changes: list[_Change] | None = None
-        """The running transaction's changes, its journal row (None outside one)."""
-        self._bodies: list[bytes] = []
-        """The bytes fields of those changes, in order."""
+        self._unwritten: list[tuple[Any, Any]] = []
+        """The running transaction's changes, in order: ``(codec, record)`` for a record
+        saved, ``(kind, values)`` for a deletion. The commit makes them its journal row."""
+        self._encoder = _Encoder()
+        self._block = _Transaction(self)
         self._settings_written: dict[str, str] = {}
         self._cleared = False
         self._commits = 0
@@ -263,19 +336,32 @@ class SqliteStore(MemoryStore):
     def _load(self) -> None:
         """Replay the journal into memory; rewrite it when most of its changes are superseded."""
         changes = 0
-        for seq, text, bodies in self._conn.execute(
-            "SELECT seq, changes, bodies FROM journal ORDER BY seq"
-        ):
+        for seq, blob in self._conn.execute("SELECT seq, changes FROM journal ORDER BY seq"):
             try:
-                offset = 0
-                for change in json.loads(text):
-                    body: bytes | None = None
+                row = _decode(blob)
+                for position, change in enumerate(row):
+                    body = None
                     if len(change) > 2:
-                        body = bodies[offset : offset + change[2]]
-                        offset += change[2]
+                        body = change[2]
+                        if type(body) is tuple:
+                            source, start, stop = body
+                            if not 0 <= source < position:
+                                raise ValueError(f"a body is a slice of change {source}")
+                            body = row[source][2][start:stop]
+                        if type(body) is not bytes:
+                            raise ValueError(f"a body is bytes, not {type(body).__name__}")
                     self._replay(change[0], change[1], body)
                     changes += 1
-            except (ValueError, TypeError, KeyError, IndexError) as error:
+            except (
+                pickle.UnpicklingError,
+                EOFError,
+                ValueError,
+                TypeError,
+                KeyError,
+                IndexError,
+                AttributeError,
+                RecursionError,
+            ) as error:
                 raise ConfigurationError(
                     f"{str(self.path)!r} has a damaged journal row ({seq}): {error!r}"
                 ) from None
@@ -288,13 +374,14 @@ class SqliteStore(MemoryStore):
             try:
                 self._conn.execute("DELETE FROM journal")
                 for start in range(0, len(live), _COMPACT_ROW):
-                    self._conn.execute(_APPEND, _row(live[start : start + _COMPACT_ROW]))
+                    row = live[start : start + _COMPACT_ROW]
+                    self._conn.execute(_APPEND, (self._encoder.encode(row),))
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
 
-    def _replay(self, kind: str, values: list[Any], body: bytes | None) -> None:
+    def _replay(self, kind: str, values: Sequence[Any], body: bytes | None) -> None:
         if kind == _DELETE_IDEMPOTENCY:
             MemoryStore.delete_idempotency(self, values[0], values[1])
         elif kind == _DELETE_ENDPOINT:
@@ -325,59 +412,70 @@ class SqliteStore(MemoryStore):
             (_PAYMENT_METHOD, self._payment_methods),
         )
 
-    def _live_changes(self) -> Iterator[tuple[_Change, bytes | None]]:
+    def _live_changes(self) -> Iterator[_Change]:
         """One change per stored record, in stored order."""
         for codec, records in self._stored():
             for record in records.values():
                 yield self._change(codec, record)
 
-    def _change(self, codec: _Codec, record: Any) -> tuple[_Change, bytes | None]:
+    def _change(self, codec: _Codec, record: Any) -> _Change:
         if codec.body is None:
-            return [codec.kind, codec.values(record)], None
+            return (codec.kind, codec.values(record))
         body: bytes = getattr(record, codec.body)
         if codec is _DELIVERY:
             event = self.get_event(record.event_id)
             if event is not None and (event.body is body or event.body == body):
-                return [codec.kind, codec.values(record)], None  # kept once, with the event
-        return [codec.kind, codec.values(record), len(body)], body
+                return (codec.kind, codec.values(record))  # kept once, with the event
+        return (codec.kind, codec.values(record), body)
 
     # -- transactions and lifecycle ------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Changes in memory at once and in the file when the outermost block ends: one
-        ``BEGIN IMMEDIATE``, an ``INSERT`` per change, ``COMMIT``. An exception, or a failed
-        write of the file, takes everything back in both. Nested calls join the outer one."""
-        with self._lock:
-            if self._changes is not None:
-                yield
-                return
-            self._changes = []
-            try:
-                with super().transaction():
-                    yield
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """Changes in memory at once and in the file when the outermost block ends, as one
+        journal row. An exception, or a failed write of the file, takes everything back in
+        both. Nested calls join the outer one."""
+        return self._block
+
+    def _begin(self) -> None:
+        self._unwritten = []
+        self._undo = []  # MemoryStore's undo log: how to take each change back
+
+    def _end(self, committing: bool) -> None:
+        """Write the row (when ``committing``), or take memory back; then leave the block."""
+        undo = self._undo
+        try:
+            if committing:
+                try:
                     self._write()
-            finally:
-                self._changes = None
-                self._bodies = []
+                except BaseException:
+                    committing = False
+                    raise
+        finally:
+            try:
+                if not committing and undo:
+                    for step in reversed(undo):
+                        step()
+            finally:  # after the undo: a clear() taken back puts back all it found
+                self._undo = None
+                self._unwritten = []
                 self._settings_written = {}
                 self._cleared = False
 
     def _write(self) -> None:
-        changes, settings = self._changes, self._settings_written
-        if not changes and not settings and not self._cleared:
+        pending, settings = self._unwritten, self._settings_written
+        if not pending and not settings and not self._cleared:
             return  # it only read
         conn = self._conn
-        if changes and not settings and not self._cleared:
+        if pending and not settings and not self._cleared:
             # One statement: SQLite makes it a transaction of its own (no BEGIN, no COMMIT).
-            conn.execute(_APPEND, (_JSON.encode(changes), b"".join(self._bodies)))
+            conn.execute(_APPEND, (self._encoder.encode(self._row(pending)),))
         else:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 if self._cleared:
                     conn.execute("DELETE FROM journal")
-                if changes:
-                    conn.execute(_APPEND, (_JSON.encode(changes), b"".join(self._bodies)))
+                if pending:
+                    conn.execute(_APPEND, (self._encoder.encode(self._row(pending)),))
                 if settings:
                     conn.executemany(_SAVE_SETTING, settings.items())
                 conn.execute("COMMIT")
@@ -390,24 +488,32 @@ class SqliteStore(MemoryStore):
             self._commits = 0
             self._checkpointer.request()
 
-    def _changing(self) -> contextlib.AbstractContextManager[None]:
-        """The transaction a change joins: the running one, or its own (committed at once)
-        when it comes outside one, so that memory is taken back if the file write fails."""
-        return contextlib.nullcontext() if self._changes is not None else self.transaction()
-
-    def _log(self, change: _Change, body: bytes | None = None) -> None:
-        assert self._changes is not None, "a change is logged inside _changing()"
-        self._changes.append(change)
-        if body is not None:
-            self._bodies.append(body)
+    def _row(self, pending: list[tuple[Any, Any]]) -> list[_Change]:
+        """The journal row of a transaction's changes: each body kept once."""
+        row: list[_Change] = []
+        bodies: list[tuple[int, bytes]] = []  # the bodies the row keeps, and where
+        for first, second in pending:
+            if first.__class__ is not _Codec:
+                row.append((first, second))  # a deletion
+                continue
+            change = self._change(first, second)
+            if len(change) > 2 and len(change[2]) >= _SHARED_BODY_MIN:
+                body: bytes = change[2]
+                for position, earlier in reversed(bodies[-_SHARED_BODY_LOOKBACK:]):
+                    start = earlier.find(body)
+                    if start >= 0:  # kept once: as a slice of the earlier body
+                        change = (change[0], change[1], (position, start, start + len(body)))
+                        break
+                else:
+                    bodies.append((len(row), body))
+            row.append(change)
+        return row
 
     def clear(self) -> None:
         """Remove every record (settings stay)."""
         with self.transaction():
             super().clear()
-            assert self._changes is not None
-            self._changes.clear()  # the journal is emptied first: earlier rows would go too
-            self._bodies.clear()
+            self._unwritten.clear()  # the journal is emptied first: earlier rows would go too
             self._cleared = True
 
     def close(self) -> None:
@@ -432,64 +538,97 @@ class SqliteStore(MemoryStore):
     # -- changes: in memory (MemoryStore), then a journal row ------------------------------------
 
     def save_payment(self, payment: Payment) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_payment(payment)
-            self._log(*self._change(_PAYMENT, payment))
+            self._unwritten.append((_PAYMENT, payment))
 
     def save_refund(self, refund: Refund) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_refund(refund)
-            self._log(*self._change(_REFUND, refund))
+            self._unwritten.append((_REFUND, refund))
 
     def save_charge(self, charge: Charge) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_charge(charge)
-            self._log(*self._change(_CHARGE, charge))
+            self._unwritten.append((_CHARGE, charge))
 
     def add_event(self, event: Event) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().add_event(event)
-            self._log(*self._change(_EVENT, event))
+            self._unwritten.append((_EVENT, event))
 
     def save_idempotency(self, record: IdempotencyRecord) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_idempotency(record)
-            self._log(*self._change(_IDEMPOTENCY, record))
+            self._unwritten.append((_IDEMPOTENCY, record))
 
     def delete_idempotency(self, scope: str, key: str) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().delete_idempotency(scope, key)
-            self._log([_DELETE_IDEMPOTENCY, [scope, key]])
+            self._unwritten.append((_DELETE_IDEMPOTENCY, (scope, key)))
 
     def save_endpoint(self, endpoint: WebhookEndpoint) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_endpoint(endpoint)
-            self._log(*self._change(_ENDPOINT, endpoint))
+            self._unwritten.append((_ENDPOINT, endpoint))
 
     def delete_endpoint(self, endpoint_id: str) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().delete_endpoint(endpoint_id)
-            self._log([_DELETE_ENDPOINT, [endpoint_id]])
+            self._unwritten.append((_DELETE_ENDPOINT, (endpoint_id,)))
 
     def save_delivery(self, attempt: DeliveryAttempt) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_delivery(attempt)
-            self._log(*self._change(_DELIVERY, attempt))
+            self._unwritten.append((_DELIVERY, attempt))
 
     def save_customer(self, customer: Customer) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_customer(customer)
-            self._log(*self._change(_CUSTOMER, customer))
+            self._unwritten.append((_CUSTOMER, customer))
 
     def save_payment_method(self, payment_method: PaymentMethod) -> None:
-        with self._changing():
+        with self._block:  # joins the running one, or is its own
             super().save_payment_method(payment_method)
-            self._log(*self._change(_PAYMENT_METHOD, payment_method))
+            self._unwritten.append((_PAYMENT_METHOD, payment_method))
 
     def set_setting(self, name: str, value: str) -> None:
         with self.transaction():
             super().set_setting(name, value)
             self._settings_written[name] = value
+
+
+class _Transaction:
+    """The block of :meth:`SqliteStore.transaction`: a class rather than a generator, since
+    every operation enters it (a request with an ``Idempotency-Key`` twice) and every change
+    too (a change made outside a transaction is one of its own, so that memory is taken back
+    when the file write fails). The store's lock is held inside; only the outermost block
+    begins and ends the transaction."""
+
+    __slots__ = ("_depth", "_store")
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self._depth = 0
+
+    def __enter__(self) -> None:
+        self._store._lock.acquire()
+        self._depth += 1
+        if self._depth == 1:
+            self._store._begin()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            self._depth -= 1
+            if self._depth == 0:
+                self._store._end(exc_type is None)
+        finally:
+            self._store._lock.release()
 
 
 class _Checkpointer:
@@ -553,14 +692,6 @@ class _Checkpointer:
 
 
 # -- files --------------------------------------------------------------------------------------
-
-
-def _row(changes: list[tuple[_Change, bytes | None]]) -> tuple[str, bytes]:
-    """The journal row of ``changes``: their JSON, and their bodies one after the other."""
-    return (
-        _JSON.encode([change for change, _ in changes]),
-        b"".join(body for _, body in changes if body is not None),
-    )
 
 
 def _create_private(path: Path) -> None:

@@ -224,8 +224,11 @@ class MemoryStore:
 
     # -- transactions ------------------------------------------------------------------------
 
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        return self._transaction()
+
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def _transaction(self) -> Iterator[None]:
         if self._undo is not None:
             yield  # joins the outer transaction
             return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import socket
 import sqlite3
@@ -17,6 +16,7 @@ import pytest
 import requests
 
 from pytest_paysim.cli import main, parse_retries
+from pytest_paysim.core import sqlite_store
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_a_signal_stops_the_server_with_status_0_and_the_database_closed(
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT changes FROM journal").fetchall()
     conn.close()
-    changes = [change for (text,) in rows for change in json.loads(text)]
+    changes = [change for (blob,) in rows for change in sqlite_store._decode(blob)]
     assert [values[0] for kind, values, *_ in changes if kind == "payment"] == [
         created.json()["id"]
     ]

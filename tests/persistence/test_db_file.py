@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import stat
 from pathlib import Path
 
+from pytest_paysim.core import sqlite_store
 from pytest_paysim.server import PaysimServer
 
 API_KEY = "sk_test_" + "K" * 24
@@ -47,7 +47,7 @@ def test_the_api_key_is_nowhere_in_the_file(tmp_path: Path) -> None:
     assert API_KEY.encode() not in raw
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT changes FROM journal").fetchall()
-        changes = [change for (text,) in rows for change in json.loads(text)]
+        changes = [change for (blob,) in rows for change in sqlite_store._decode(blob)]
         scopes = [values[0] for kind, values, *_ in changes if kind == "idempotency"]
         settings = dict(conn.execute("SELECT name, value FROM settings").fetchall())
     assert len(scopes) == 1

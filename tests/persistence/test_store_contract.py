@@ -6,7 +6,8 @@ about what only a persistent store does (rollback, reopening, query plans, concu
 
 from __future__ import annotations
 
-import json
+import os
+import pickle
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
@@ -549,12 +550,134 @@ def test_a_delivery_keeps_no_copy_of_its_events_body(db: Path) -> None:
         store.save_delivery(delivery(1, ev))
         store.save_delivery(other)
     store.close()
-    with sqlite3.connect(db) as conn:
-        changes, bodies = conn.execute("SELECT changes, bodies FROM journal").fetchone()
+    (row,) = journal(db)
+    bodies = {change[1][0]: change[2:] for change in row}
+    assert bodies == {ev.id: (ev.body,), delivery(1, ev).id: (), other.id: (b"{}",)}
+    reopened = SqliteStore(db)
+    assert [attempt.body for attempt in reopened.pending_deliveries()] == [ev.body, b"{}"]
+    reopened.close()
+
+
+def test_a_body_inside_an_earlier_body_of_its_row_is_kept_as_a_slice_of_it(db: Path) -> None:
+    answer = dump_json({"id": payment(1).id, "object": "payment", "amount": 1000, "x": "y" * 80})
+    body = b'{"id":"evt_1","data":{"object":' + answer + b"}}"
+    ev = replace(event(1, payment(1).id), body=body)
+    record = IdempotencyRecord("sk_test_a", "k", "f", 201, answer, T0)
+    short = IdempotencyRecord("sk_test_a", "short", "f", 201, b"{}", T0)  # too short to look for
+    store = SqliteStore(db)
+    with store.transaction():
+        store.add_event(ev)
+        store.save_idempotency(record)
+        store.save_idempotency(short)
+    store.close()
+    (row,) = journal(db)
+    start = body.index(answer)
+    assert [change[2] for change in row] == [body, (0, start, start + len(answer)), b"{}"]
+    reopened = SqliteStore(db)
+    assert reopened.get_idempotency("sk_test_a", "k") == record
+    assert reopened.get_event(ev.id) == ev
+    reopened.close()
+
+
+def journal(path: Path) -> list[list[tuple[object, ...]]]:
+    """The changes of each journal row, as stored (a body kept as a slice is its slice)."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT changes FROM journal ORDER BY seq").fetchall()
     conn.close()
-    lengths = {change[1][0]: change[2:] for change in json.loads(changes)}
-    assert lengths == {ev.id: [len(ev.body)], delivery(1, ev).id: [], other.id: [2]}
-    assert bodies == ev.body + b"{}"  # the event's body once, then the other attempt's
+    return [[tuple(change) for change in pickle.loads(blob)] for (blob,) in rows]
+
+
+class _MakesADirectory:
+    """Pickled, a call of ``os.mkdir``: what a crafted row could try."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (os.mkdir, (str(self.path),))
+
+
+def test_a_crafted_row_that_names_a_global_is_refused_and_runs_nothing(
+    db: Path, tmp_path: Path
+) -> None:
+    SqliteStore(db).close()
+    marker = tmp_path / "made-by-the-row"
+    crafted = pickle.dumps([("payment", [_MakesADirectory(marker)])], protocol=5)
+    _sqlite(db, "INSERT INTO journal (changes) VALUES (?)", (crafted,))
+    with pytest.raises(ConfigurationError, match=r"damaged journal row \(1\).*plain values only"):
+        SqliteStore(db)
+    assert not marker.exists()
+
+
+def _event_change(event_id: str, body: object) -> tuple[object, ...]:
+    """A journal change of a valid event (schema 9), with ``body`` as given."""
+    return ("event", [event_id, "payment.created", "pay_1", T0, "native"], body)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        pytest.param(b"not a pickle", id="not-a-pickle"),
+        pytest.param(pickle.dumps({"payment": 1}, protocol=5), id="not-a-list"),
+        pytest.param(pickle.dumps([("nothing", [1])], protocol=5), id="unknown-kind"),
+        pytest.param(pickle.dumps([("event", ["evt_1"], 12)], protocol=5), id="body-not-bytes"),
+        pytest.param(pickle.dumps([("event", ["evt_1"], (5, 0, 1))], protocol=5), id="bad-slice"),
+        pytest.param(
+            pickle.dumps([_event_change("evt_1", b"{}"), _event_change("evt_2", (-2, 0, 1))], 5),
+            id="slice-not-of-an-earlier-change",
+        ),
+        pytest.param(pickle.dumps([("event", ["evt_1"], b"{}")], protocol=5), id="missing-fields"),
+    ],
+)
+def test_a_damaged_row_is_refused_with_its_number(db: Path, row: bytes) -> None:
+    SqliteStore(db).close()
+    _sqlite(db, "INSERT INTO journal (changes) VALUES (?)", (row,))
+    with pytest.raises(ConfigurationError, match=r"has a damaged journal row \(1\)"):
+        SqliteStore(db)
+
+
+def test_a_record_holding_more_than_plain_values_fails_its_write_and_changes_nothing(
+    db: Path,
+) -> None:
+    store = SqliteStore(db)
+    odd = replace(payment(1), attributes={"when": Path("/not/json")})
+    with pytest.raises(TypeError, match="plain values only, not pathlib"):
+        store.save_payment(odd)
+    assert store.get_payment(odd.id) is None
+    store.save_payment(payment(2))  # the next write goes on as usual
+    store.close()
+    reopened = SqliteStore(db)
+    assert reopened.count_payments() == 1
+    assert reopened.get_payment(payment(2).id) == payment(2)
+    reopened.close()
+
+
+def test_a_clear_taken_back_leaves_the_records_and_the_next_write_alone(db: Path) -> None:
+    store = SqliteStore(db)
+    store.save_payment(payment(1))
+
+    def clear_then_fail() -> None:
+        with store.transaction():
+            store.save_payment(payment(2))
+            store.set_setting("seed", "9")
+            store.clear()  # takes a copy of all the store holds, the unwritten changes too
+            store.save_payment(payment(3))
+            raise KeyError("taken back")
+
+    with pytest.raises(KeyError):
+        clear_then_fail()
+    assert [p.id for p in store.list_payments(limit=9, starting_after=None, status=None)[0]] == [
+        payment(1).id
+    ]
+    store.save_payment(payment(4))
+    store.close()
+    reopened = SqliteStore(db)
+    assert reopened.list_payments(limit=9, starting_after=None, status=None)[0] == [
+        payment(4),
+        payment(1),
+    ]
+    assert reopened.get_setting("seed") is None
+    reopened.close()
 
 
 def test_the_file_is_in_wal_mode_with_the_schema_version(db: Path) -> None:
@@ -592,9 +715,9 @@ def test_a_file_paysim_cannot_use_is_refused(db: Path, prepare: object, message:
         SqliteStore(db)
 
 
-def _sqlite(path: Path, statement: str) -> None:
+def _sqlite(path: Path, statement: str, values: tuple[object, ...] = ()) -> None:
     conn = sqlite3.connect(path)
-    conn.execute(statement)
+    conn.execute(statement, values)
     conn.commit()
     conn.close()
 
