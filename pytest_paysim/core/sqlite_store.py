@@ -183,7 +183,10 @@ class _RowUnpickler(pickle.Unpickler):
 
 def _decode(blob: bytes) -> list[Any]:
     """The changes of a journal row; ``ValueError`` when it is not a list of changes."""
-    changes = _RowUnpickler(io.BytesIO(blob)).load()
+    try:
+        changes = _RowUnpickler(io.BytesIO(blob)).load()
+    except (OverflowError, MemoryError) as error:  # a length field no row can have
+        raise ValueError(f"a length in the row is impossible ({error})") from None
     if not isinstance(changes, list):
         raise ValueError(f"a journal row is a list of changes, not {type(changes).__name__}")
     return changes
@@ -492,11 +495,18 @@ class SqliteStore(MemoryStore):
         """The journal row of a transaction's changes: each body kept once."""
         row: list[_Change] = []
         bodies: list[tuple[int, bytes]] = []  # the bodies the row keeps, and where
+        events_later = {record.id for codec, record in pending if codec is _EVENT}
         for first, second in pending:
+            if first is _EVENT:
+                events_later.discard(second.id)
             if first.__class__ is not _Codec:
                 row.append((first, second))  # a deletion
                 continue
             change = self._change(first, second)
+            if first is _DELIVERY and second.event_id in events_later:
+                change = (first.kind, change[1], second.body)  # replay meets the attempt first
+            if len(change) > 2 and type(change[2]) is not bytes:
+                raise TypeError(f"a body is bytes, not {type(change[2]).__name__}")
             if len(change) > 2 and len(change[2]) >= _SHARED_BODY_MIN:
                 body: bytes = change[2]
                 for position, earlier in reversed(bodies[-_SHARED_BODY_LOOKBACK:]):
