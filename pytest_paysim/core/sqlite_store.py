@@ -27,10 +27,12 @@ A journal row is one operation: ``changes`` is a list of ``(kind, values)`` entr
 naming the record type (or a deletion) and ``values`` the record's fields in their order; an
 event, an idempotency record or a delivery attempt adds its ``bytes`` body, ``(kind, values,
 body)``. The list is pickled (protocol 5, which every Python from 3.8 reads the same): bytes go
-in as they are, not escaped, and it costs a fifth of a JSON encoding. Only plain values go in
-(None, bool, int, float, str, bytes, list, tuple, dict): writing anything else fails the
-operation, and reading a row runs a restricted unpickler that refuses every global, so a file
-can never make the process import or call anything (a crafted row is a damaged row). A body is
+in as they are, not escaped, and it costs a sixth or less of a JSON encoding. Only plain
+values go in (None, bool, int, float, str, bytes, list, tuple, dict, and the set, frozenset and
+bytearray that pickle writes on its own): writing anything else fails the operation, and so does
+a record body that is not ``bytes``. Reading a row runs a restricted unpickler that refuses
+every global, so a file can never make the process import or call anything; a crafted or
+damaged row (one with an impossible length too) is reported as a damaged row. A body is
 kept once: an attempt whose body is its event's (every attempt's is) keeps none, and a body
 that is part of an earlier body of the same row (the stored answer to a create is the payment's
 JSON, which its event's body holds too) is kept as ``(position, start, stop)``, a slice of the
@@ -136,7 +138,9 @@ _SHARED_BODY_LOOKBACK = 4
 
 class _RowPickler(pickle.Pickler):
     """Pickles plain values only: a value of any other type (a class, an enum, a subclass of
-    ``str``) fails the write, since reading it back would need a global."""
+    ``str``) fails the write, since reading it back would need a global. (``set``,
+    ``frozenset`` and ``bytearray`` never reach :meth:`reducer_override`: pickle writes them
+    itself, and they read back without a global.)"""
 
     def reducer_override(self, obj: Any) -> Any:
         # Called only for the types pickle has no fast path of its own for: never a plain one.
@@ -185,8 +189,8 @@ def _decode(blob: bytes) -> list[Any]:
     """The changes of a journal row; ``ValueError`` when it is not a list of changes."""
     try:
         changes = _RowUnpickler(io.BytesIO(blob)).load()
-    except (OverflowError, MemoryError) as error:  # a length field no row can have
-        raise ValueError(f"a length in the row is impossible ({error})") from None
+    except (OverflowError, MemoryError) as error:  # a length no row can have: damaged bytes
+        raise ValueError(f"a length in the row is impossible ({error!r})") from None
     if not isinstance(changes, list):
         raise ValueError(f"a journal row is a list of changes, not {type(changes).__name__}")
     return changes
@@ -495,18 +499,22 @@ class SqliteStore(MemoryStore):
         """The journal row of a transaction's changes: each body kept once."""
         row: list[_Change] = []
         bodies: list[tuple[int, bytes]] = []  # the bodies the row keeps, and where
-        events_later = {record.id for codec, record in pending if codec is _EVENT}
+        # An attempt saved before its event in this transaction keeps its body: replay meets
+        # the attempt first, and finds no event to take the body from.
+        events_to_come = {record.id for codec, record in pending if codec is _EVENT}
         for first, second in pending:
-            if first is _EVENT:
-                events_later.discard(second.id)
             if first.__class__ is not _Codec:
                 row.append((first, second))  # a deletion
                 continue
-            change = self._change(first, second)
-            if first is _DELIVERY and second.event_id in events_later:
-                change = (first.kind, change[1], second.body)  # replay meets the attempt first
+            if first is _EVENT:
+                events_to_come.discard(second.id)
+            if first is _DELIVERY and second.event_id in events_to_come:
+                change: _Change = (first.kind, first.values(second), second.body)
+            else:
+                change = self._change(first, second)
             if len(change) > 2 and type(change[2]) is not bytes:
-                raise TypeError(f"a body is bytes, not {type(change[2]).__name__}")
+                # Read back, anything else would make the file refuse to open.
+                raise TypeError(f"a record's body is bytes, not {type(change[2]).__name__}")
             if len(change) > 2 and len(change[2]) >= _SHARED_BODY_MIN:
                 body: bytes = change[2]
                 for position, earlier in reversed(bodies[-_SHARED_BODY_LOOKBACK:]):
