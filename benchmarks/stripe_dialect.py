@@ -23,7 +23,7 @@ within a round, and each figure is the median of the rounds with their min and m
   flow's wall time is the client's CPU plus the server's plus any wait for a core, so the
   server's CPU is what compares the servers on a loaded machine. Two more figures say what the
   machine allows: the server CPU per flow of the four-client runs (a busy server), and the
-  ceiling, the flows/s ratio a server costing no CPU at all would get here (the machine's CPUs
+  ceiling, the flows/s ratio a server costing no CPU at all would get here (the CPUs it may run on
   divided by the client's CPU per flow, over localstripe's four-client flows/s), since the
   client processes share the cores with the server they measure.
 
@@ -522,7 +522,8 @@ def _flow_rounds(
             else:
                 other = (stripe_client(localstripe.url, localstripe.api_key), localstripe)
                 run_flows(other[0], max(5, flows // 10))  # warm-up
-        for _ in range(rounds):
+
+        def paysim_round() -> None:
             serve.reset()
             results["paysim"].append(run_flows(paysim, flows, serve.pid))
             serve.reset()
@@ -535,19 +536,28 @@ def _flow_rounds(
                     serve.pid,
                 )
             )
-            if other is not None:
-                flush_localstripe(other[1].url)
-                results["localstripe"].append(run_flows(other[0], flows, other[1].pid))
-                flush_localstripe(other[1].url)
-                concurrent["localstripe"].append(
-                    run_concurrent_flows(
-                        other[1].url,
-                        other[1].api_key,
-                        CONCURRENT_CLIENTS,
-                        flows_each,
-                        other[1].pid,
-                    )
+
+        def localstripe_round() -> None:
+            if other is None:
+                return
+            flush_localstripe(other[1].url)
+            results["localstripe"].append(run_flows(other[0], flows, other[1].pid))
+            flush_localstripe(other[1].url)
+            concurrent["localstripe"].append(
+                run_concurrent_flows(
+                    other[1].url,
+                    other[1].api_key,
+                    CONCURRENT_CLIENTS,
+                    flows_each,
+                    other[1].pid,
                 )
+            )
+
+        for number in range(rounds):
+            # Which server goes first alternates, so a busy moment falls on both alike.
+            order = (paysim_round, localstripe_round)
+            for one_round in order if number % 2 == 0 else order[::-1]:
+                one_round()
         growing: dict[str, list[FlowRun]] = {"paysim": [], "localstripe": []}
         if other is not None and batches:
             # The same flows again, state kept from one batch to the next, as in a suite that
@@ -619,7 +629,7 @@ def _flow_rounds(
         )
         # What the target asks of a server on this machine: the client processes share its
         # cores, so paysim's flows/s can never pass the cores' worth of the client's own CPU.
-        cores = os.cpu_count() or 1
+        cores = len(os.sched_getaffinity(0)) or 1
         section.add(
             Figure.of_runs(
                 f"ceiling ratio, a server costing nothing ({cores} CPUs / client CPU "
