@@ -131,15 +131,15 @@ def email(
     return text
 
 
-def http_url(value: FormValue, name: str) -> str:
+def http_url(value: FormValue, name: str, *, example: str = "https://example.com/return") -> str:
     """An absolute http(s) URL with a host and port a client can use (the native API's
-    check), or 400 ``parameter_invalid`` naming ``name``."""
+    check), or 400 ``parameter_invalid`` naming ``name`` and showing ``example``."""
     url = forms.to_string(value, name, max_length=MAX_URL_LENGTH)
     assert url is not None
     if not is_http_url(url):
         raise ParameterInvalid(
             f"Invalid URL: {url[:200]}. {name} must be an absolute http or https URL, such "
-            "as https://example.com/return.",
+            f"as {example}.",
             param=name,
         )
     return url

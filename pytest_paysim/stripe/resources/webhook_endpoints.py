@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pytest_paysim.core.models import ENDPOINT_DISABLED, ENDPOINT_ENABLED, WebhookEndpoint
-from pytest_paysim.core.urls import MAX_URL_LENGTH, is_http_url
+from pytest_paysim.core.urls import MAX_URL_LENGTH
 from pytest_paysim.errors import ParameterInvalid
 from pytest_paysim.errors import ResourceMissing as NativeResourceMissing
 from pytest_paysim.stripe import events, forms, objects
@@ -39,7 +39,7 @@ def create_endpoint(request: Request) -> Answer:
     params = request.params
     forms.reject_unknown(params, ("url", "enabled_events", "description", "metadata", "expand"))
     common.expand(params, ())
-    url = _url(forms.require(params, "url"))
+    url = _endpoint_url(forms.require(params, "url"))
     enabled_events = _enabled_events(forms.require(params, "enabled_events"))
     endpoint = request.sim.create_endpoint(
         url=url,
@@ -69,7 +69,7 @@ def update_endpoint(request: Request) -> Answer:
     endpoint = _endpoint(request)
     changes: dict[str, Any] = {}
     if "url" in params:
-        changes["url"] = _url(params["url"])
+        changes["url"] = _endpoint_url(params["url"])
     if "enabled_events" in params:
         changes["enabled_events"] = _enabled_events(params["enabled_events"])
     if "description" in params:
@@ -123,17 +123,8 @@ def _object(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dict[str
     )
 
 
-def _url(value: FormValue) -> str:
-    """An absolute http(s) URL a client can send to."""
-    url = forms.to_string(value, "url", max_length=MAX_URL_LENGTH)
-    assert url is not None
-    if not is_http_url(url):
-        raise ParameterInvalid(
-            f"Invalid URL: {url[:200]}. URLs must be absolute http or https URLs, such as "
-            "https://example.com/webhook.",
-            param="url",
-        )
-    return url
+def _endpoint_url(value: FormValue) -> str:
+    return common.http_url(value, "url", example="https://example.com/webhook")
 
 
 def _enabled_events(value: FormValue) -> list[str]:
