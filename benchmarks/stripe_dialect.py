@@ -359,6 +359,10 @@ class ConcurrentRun:
     def per_second(self) -> float:
         return self.flows / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def server_ms_per_flow(self) -> float:
+        return self.server_cpu / self.flows * 1000
+
 
 def run_concurrent_flows(
     url: str, api_key: str, clients: int, flows_each: int, server_pid: int | None = None
@@ -616,12 +620,11 @@ def _flow_rounds(
                 target=at_least(TARGET_FLOW_RATIO, f">= {TARGET_FLOW_RATIO:g} x localstripe"),
             )
         )
-    if concurrent["localstripe"]:
         section.add(
             Figure.of_runs(
                 f"ratio server CPU per flow localstripe / paysim, {many}",
                 [
-                    (o.server_cpu / o.flows) / (p.server_cpu / p.flows) if p.server_cpu else 0.0
+                    o.server_ms_per_flow / p.server_ms_per_flow if p.server_ms_per_flow else 0.0
                     for p, o in zip(concurrent["paysim"], concurrent["localstripe"], strict=True)
                 ],
                 "x",
