@@ -425,11 +425,14 @@ class SqliteStore(MemoryStore):
             for record in records.values():
                 yield self._change(codec, record)
 
-    def _change(self, codec: _Codec, record: Any) -> _Change:
+    def _change(self, codec: _Codec, record: Any, *, event_to_come: bool = False) -> _Change:
+        """The journal entry of ``record``. An attempt's body is left to its event unless the
+        event comes later in the same row (``event_to_come``): replay would meet the attempt
+        first, with no event to take the body from."""
         if codec.body is None:
             return (codec.kind, codec.values(record))
         body: bytes = getattr(record, codec.body)
-        if codec is _DELIVERY:
+        if codec is _DELIVERY and not event_to_come:
             event = self.get_event(record.event_id)
             if event is not None and (event.body is body or event.body == body):
                 return (codec.kind, codec.values(record))  # kept once, with the event
@@ -499,8 +502,6 @@ class SqliteStore(MemoryStore):
         """The journal row of a transaction's changes: each body kept once."""
         row: list[_Change] = []
         bodies: list[tuple[int, bytes]] = []  # the bodies the row keeps, and where
-        # An attempt saved before its event in this transaction keeps its body: replay meets
-        # the attempt first, and finds no event to take the body from.
         events_to_come = {record.id for codec, record in pending if codec is _EVENT}
         for first, second in pending:
             if first.__class__ is not _Codec:
@@ -508,15 +509,16 @@ class SqliteStore(MemoryStore):
                 continue
             if first is _EVENT:
                 events_to_come.discard(second.id)
-            if first is _DELIVERY and second.event_id in events_to_come:
-                change: _Change = (first.kind, first.values(second), second.body)
-            else:
-                change = self._change(first, second)
-            if len(change) > 2 and type(change[2]) is not bytes:
+            later = first is _DELIVERY and second.event_id in events_to_come
+            change = self._change(first, second, event_to_come=later)
+            if len(change) < 3:
+                row.append(change)
+                continue
+            body: bytes = change[2]
+            if type(body) is not bytes:
                 # Read back, anything else would make the file refuse to open.
-                raise TypeError(f"a record's body is bytes, not {type(change[2]).__name__}")
-            if len(change) > 2 and len(change[2]) >= _SHARED_BODY_MIN:
-                body: bytes = change[2]
+                raise TypeError(f"a record's body is bytes, not {type(body).__name__}")
+            if len(body) >= _SHARED_BODY_MIN:
                 for position, earlier in reversed(bodies[-_SHARED_BODY_LOOKBACK:]):
                     start = earlier.find(body)
                     if start >= 0:  # kept once: as a slice of the earlier body
