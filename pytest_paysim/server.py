@@ -55,14 +55,15 @@ POLL_INTERVAL_SECONDS = 0.05
 class PaysimClient:
     """A small ``requests`` client with the server's base URL and API key applied.
 
-    A call to the JSON API or the control plane (``/v1/...``, ``/_paysim/...``) with nothing but ``json``, ``data`` (bytes or text),
-    ``headers`` and a numeric ``timeout`` takes a short path: the request is prepared here, as
-    ``requests.Session.request`` would after merging settings, cookies, proxies and hooks, none
-    of which such a call has, and sent over a keep-alive ``http.client`` connection of
-    :class:`~pytest_paysim.connections.ConnectionPool` instead of the session's ``urllib3``
-    adapter: the answer is the same ``requests.Response`` at about a third of the client's
-    cost. Anything else, or a session someone gave cookies, auth, hooks, proxies, params, a
-    client certificate or an adapter of their own, goes through the session.
+    A call to the JSON API or the control plane (``/v1/...``, ``/_paysim/...``) with nothing
+    but ``json``, ``data`` (bytes or text), ``headers`` and a numeric ``timeout`` takes a short
+    path: the request is prepared here, as ``requests.Session.request`` would after merging
+    settings, cookies, proxies and hooks, none of which such a call has, and sent over a
+    keep-alive ``http.client`` connection of :class:`~pytest_paysim.connections.ConnectionPool`
+    instead of the session's ``urllib3`` adapter: the answer is the same ``requests.Response``
+    at about a third of the client's cost. Anything else, or a session someone gave cookies,
+    auth, hooks, proxies, params, a client certificate or an adapter of their own, goes
+    through the session.
     """
 
     def __init__(self, base_url: str, api_key: str, *, verify: str | bool = True) -> None:

@@ -4,6 +4,7 @@ work, and other requests still reach the test's own ``responses`` mocks."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -283,3 +284,34 @@ def test_the_clients_timeout_still_times_out(server: PaysimServer) -> None:
     with pytest.raises(requests.ConnectionError):
         server.client.get("/v1/payments/pay_123")
     paysim.reset()
+
+
+def gzipped(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Answers ``{"zipped": true}`` gzip-coded, as a compressing app would."""
+    data = gzip.compress(b'{"zipped": true}')
+    start_response("200 OK", [("Content-Encoding", "gzip"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+@pytest.fixture
+def routes() -> Iterator[InProcessRouter]:
+    router = InProcessRouter()
+    router.route(BASE, echo)
+    router.route("https://zipped.example", gzipped)
+    yield router
+    router.stop()
+
+
+def test_a_routed_answer_reads_the_same_streamed_or_not(routes: InProcessRouter) -> None:
+    read = requests.post(BASE + "/x", data=b"hello", timeout=5)
+    streamed = requests.post(BASE + "/x", data=b"hello", timeout=5, stream=True)
+    chunks = b"".join(streamed.iter_content(7))
+    assert read.content == chunks
+    assert json.loads(chunks)["body"] == "hello"
+    assert b"".join(read.iter_content(4)) == read.content
+
+
+def test_a_routed_answer_in_a_content_coding_is_decoded(routes: InProcessRouter) -> None:
+    for stream in (False, True):
+        answer = requests.get("https://zipped.example/", timeout=5, stream=stream)
+        assert answer.json() == {"zipped": True}
