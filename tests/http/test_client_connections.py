@@ -26,32 +26,26 @@ from pytest_paysim.serving import KeepAliveWSGIServer
 TIMEOUT = 10.0
 
 
-@pytest.fixture(scope="module")
-def running() -> Iterator[PaysimServer]:
-    with PaysimServer(seed=11) as server:
-        yield server
+def _serving(server: PaysimServer) -> KeepAliveWSGIServer:
+    serving = server._server
+    assert isinstance(serving, KeepAliveWSGIServer)
+    return serving
 
 
-def _server_of(running: PaysimServer) -> KeepAliveWSGIServer:
-    server = running._server
-    assert isinstance(server, KeepAliveWSGIServer)
-    return server
-
-
-def test_calls_share_one_connection_until_the_client_closes(running: PaysimServer) -> None:
-    client = type(running.client)(running.url, running.api_key)
-    before = _server_of(running).open_connections
+def test_calls_share_one_connection_until_the_client_closes(server: PaysimServer) -> None:
+    client = type(server.client)(server.url, server.api_key)
+    before = _serving(server).open_connections
     created = client.post("/v1/payments", json={"amount": 300, "currency": "usd"})
     paid = client.post(f"/v1/payments/{created.json()['id']}/pay", json={"outcome": "succeed"})
     listed = client.get("/v1/payments")
     assert [created.status_code, paid.status_code, listed.status_code] == [201, 200, 200]
-    assert _server_of(running).open_connections == before + 1
+    assert _serving(server).open_connections == before + 1
     client.close()
-    _wait_until(lambda: _server_of(running).open_connections == before)
+    _wait_until(lambda: _serving(server).open_connections == before)
 
 
-def test_threads_send_at_once_and_the_pool_keeps_at_most_its_limit(running: PaysimServer) -> None:
-    client = type(running.client)(running.url, running.api_key)
+def test_threads_send_at_once_and_the_pool_keeps_at_most_its_limit(server: PaysimServer) -> None:
+    client = type(server.client)(server.url, server.api_key)
 
     def create(number: int) -> int:
         body = {"amount": 100 + number, "currency": "usd"}
