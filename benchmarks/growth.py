@@ -44,7 +44,7 @@ from pytest_paysim.core.idempotency import Answer
 SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000, 5_000)
 SAMPLES = 500
-ROUNDS = 5
+ROUNDS = 10
 WARMUP = 30
 RATIO_TARGET = 1.2
 STORES = ("memory", "sqlite")
@@ -91,7 +91,9 @@ def measure_store(
     """p50 (ms) per path and size for one store: the median of ``rounds`` alternating rounds.
 
     One server per size, each filled first, then every round measures every size in turn, so
-    a slow moment of the machine falls on all sizes alike instead of on the last one.
+    a slow moment of the machine falls on all sizes alike instead of on the last one; every
+    other round takes the sizes (and the paths) in the reverse order, so that neither end of a
+    round is always the same size.
     """
     per_round = max(1, samples // rounds)
     with tempfile.TemporaryDirectory(prefix="paysim-growth-") as directory, ExitStack() as stack:
@@ -106,9 +108,10 @@ def measure_store(
         runs: dict[int, dict[str, list[float]]] = {
             size: {path: [] for path in PATHS} for size in sizes
         }
-        for _ in range(rounds):
-            for size in sizes:
-                for path in PATHS:
+        for number in range(rounds):
+            order = 1 if number % 2 == 0 else -1
+            for size in sizes[::order]:
+                for path in PATHS[::order]:
                     durations = timed(requests_by_size[size][path], per_round)
                     runs[size][path].append(statistics.median(durations) * 1000)
         for size in sizes:
@@ -208,8 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     section.notes.append(
         f"one server per size, filled through Simulator.create_payment in one transaction; "
-        f"{ROUNDS} alternating rounds of {max(1, args.samples // ROUNDS)} creates per size "
-        f"and path (after {WARMUP} warm-up ones each); ratio per round, median shown"
+        f"{ROUNDS} rounds of {max(1, args.samples // ROUNDS)} creates per size and path (after "
+        f"{WARMUP} warm-up ones each), every other round in the reverse order; ratio per round, "
+        "median shown"
     )
     section.details = {"sizes": list(sizes), "samples": args.samples, "results": results}
     data = section.to_dict()
