@@ -326,11 +326,15 @@ class _RoutingMock(responses.RequestsMock):
         for name, value in headers:
             if name.lower() != "content-length":
                 kept.add(name, value)
-        response = adapter.build_response(request, _raw(status, kept, data, method))
-        if not kwargs.get("stream") and "Content-Encoding" not in kept:
-            # What the session would read from the raw answer, taken as it is (nothing to
-            # decode); the raw is left unread. Reading it through urllib3 was a third of the
-            # mock's own time.
+        if method == "HEAD" or status in _BODYLESS_STATUSES:
+            data = b""  # what a WSGI server sends, whatever the app gave (Django gives one)
+        taken = not kwargs.get("stream") and "Content-Encoding" not in kept
+        # A body with nothing to decode, for a session that reads it at once, is taken as it
+        # is (reading it back through urllib3 was a third of the mock's own time); the raw is
+        # then left empty, as a session leaves the one it has read.
+        raw = _raw(status, kept, b"" if taken else data, method)
+        response = adapter.build_response(request, raw)
+        if taken:
             response._content = data
             response._content_consumed = True  # type: ignore[attr-defined]
         retries = retries or adapter.max_retries
@@ -387,3 +391,4 @@ def _raw(status: int, headers: HTTPHeaderDict, body: bytes, method: str) -> HTTP
 
 
 _PHRASES = {status.value for status in HTTPStatus}
+_BODYLESS_STATUSES = frozenset({*range(100, 200), 204, 304})

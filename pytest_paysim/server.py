@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Any, TextIO, cast
 
 import requests
+from requests.adapters import HTTPAdapter
 from requests.hooks import default_hooks
 from requests.structures import CaseInsensitiveDict
 from requests.utils import check_header_validity, requote_uri
@@ -55,15 +56,17 @@ POLL_INTERVAL_SECONDS = 0.05
 class PaysimClient:
     """A small ``requests`` client with the server's base URL and API key applied.
 
-    A call to the JSON API or the control plane (``/v1/...``, ``/_paysim/...``) with nothing
-    but ``json``, ``data`` (bytes or text), ``headers`` and a numeric ``timeout`` takes a short
-    path: the request is prepared here, as ``requests.Session.request`` would after merging
-    settings, cookies, proxies and hooks, none of which such a call has, and sent over a
-    keep-alive ``http.client`` connection of :class:`~pytest_paysim.connections.ConnectionPool`
-    instead of the session's ``urllib3`` adapter: the answer is the same ``requests.Response``
-    at about a third of the client's cost. Anything else, or a session someone gave cookies,
-    auth, hooks, proxies, params, a client certificate or an adapter of their own, goes
-    through the session.
+    On a plain-HTTP server, a call to the JSON API or the control plane (``/v1/...``,
+    ``/_paysim/...``) with nothing but ``json``, ``data`` (bytes or text), ``headers`` and a
+    numeric ``timeout`` takes a short path: the request is prepared here, as
+    ``requests.Session.request`` would after merging settings, cookies, proxies and hooks, none
+    of which such a call has, and sent over a keep-alive ``http.client`` connection of
+    :class:`~pytest_paysim.connections.ConnectionPool` instead of the session's ``urllib3``
+    adapter, for about a third of the client's cost. Anything else goes through the session:
+    an ``https`` server (TLS and ``verify`` stay ``requests``' own), another argument, a session
+    someone gave cookies, auth, hooks, proxies, params, a client certificate or an adapter of
+    their own, and any call while ``requests``' adapter is patched (``responses``, or
+    ``paysim.intercept``), so that a test's mocks see every call.
     """
 
     def __init__(self, base_url: str, api_key: str, *, verify: str | bool = True) -> None:
@@ -72,9 +75,12 @@ class PaysimClient:
         self.session.trust_env = False
         self.session.headers["Authorization"] = f"Bearer {api_key}"
         self.session.verify = verify
-        self._pool = ConnectionPool(self.base_url)
         self._adapter = self.session.get_adapter(self.base_url + "/")
-        self._short_path_prefixes = (self.base_url + "/v1/", self.base_url + "/_paysim/")
+        self._pool: ConnectionPool | None = None
+        self._short_path_prefixes: tuple[str, ...] = ()
+        if self.base_url.startswith("http://"):
+            self._pool = ConnectionPool(self.base_url, adapter=self._adapter)
+            self._short_path_prefixes = (self.base_url + "/v1/", self.base_url + "/_paysim/")
 
     def url_for(self, path: str) -> str:
         """The absolute URL of ``path``."""
@@ -106,6 +112,7 @@ class PaysimClient:
             and session.stream is False
             and not any(session.hooks.values())
             and session.get_adapter(url) is self._adapter  # none mounted over it
+            and HTTPAdapter.send is _UNPATCHED_SEND  # no mock in the way (responses, intercept)
         )
 
     def _send(
@@ -141,13 +148,8 @@ class PaysimClient:
             prepared.headers["Content-Length"] = "0"
         prepared.body = body or None
         prepared.hooks = default_hooks()
-        verify = self.session.verify
-        return self._pool.send(
-            prepared,
-            timeout=timeout,
-            verify=True if verify is None else verify,
-            cookies=self.session.cookies,
-        )
+        assert self._pool is not None  # the short path is for plain-HTTP servers
+        return self._pool.send(prepared, timeout=timeout, cookies=self.session.cookies)
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)
@@ -159,11 +161,14 @@ class PaysimClient:
         return self.request("DELETE", path, **kwargs)
 
     def close(self) -> None:
-        self._pool.close()
+        """Close the connections kept open; the client can still be used, and opens new ones."""
+        if self._pool is not None:
+            self._pool.close()
         self.session.close()
 
 
 _SHORT_PATH_KWARGS = frozenset({"json", "data", "headers", "timeout"})
+_UNPATCHED_SEND = HTTPAdapter.send
 
 
 class PaysimServer:

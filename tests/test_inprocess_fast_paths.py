@@ -293,25 +293,44 @@ def gzipped(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [data]
 
 
+def bare(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """A bare WSGI app, as Django's ``WSGIHandler`` is: a body whatever the method and status
+    (``/status/<n>``), which a WSGI server drops for HEAD, 204 and 304."""
+    path = environ["PATH_INFO"]
+    status = path.rsplit("/", 1)[1] if path.startswith("/status/") else "200"
+    start_response(f"{status} X", [("Content-Type", "text/plain"), ("Content-Length", "4")])
+    return [b"body"]
+
+
 @pytest.fixture
-def routes() -> Iterator[InProcessRouter]:
-    router = InProcessRouter()
-    router.route(BASE, echo)
-    router.route("https://zipped.example", gzipped)
-    yield router
-    router.stop()
+def odd_apps() -> Iterator[None]:
+    routes = InProcessRouter()
+    routes.route("https://zipped.example", gzipped)
+    routes.route("https://bare.example", bare)
+    yield
+    routes.stop()
 
 
-def test_a_routed_answer_reads_the_same_streamed_or_not(routes: InProcessRouter) -> None:
+def test_a_routed_answer_reads_the_same_streamed_or_not(router: InProcessRouter) -> None:
     read = requests.post(BASE + "/x", data=b"hello", timeout=5)
     streamed = requests.post(BASE + "/x", data=b"hello", timeout=5, stream=True)
     chunks = b"".join(streamed.iter_content(7))
     assert read.content == chunks
     assert json.loads(chunks)["body"] == "hello"
     assert b"".join(read.iter_content(4)) == read.content
+    assert read.raw.read() == b""  # what a session leaves: the raw already read
 
 
-def test_a_routed_answer_in_a_content_coding_is_decoded(routes: InProcessRouter) -> None:
+def test_a_routed_answer_in_a_content_coding_is_decoded(odd_apps: None) -> None:
     for stream in (False, True):
         answer = requests.get("https://zipped.example/", timeout=5, stream=stream)
         assert answer.json() == {"zipped": True}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("HEAD", "/"), ("GET", "/status/204"), ("GET", "/status/304")]
+)
+def test_a_routed_answer_that_has_no_body_has_none(odd_apps: None, method: str, path: str) -> None:
+    """Over the network ``requests`` gives b"" here: a WSGI server sends no body."""
+    assert requests.request(method, "https://bare.example" + path, timeout=5).content == b""
+    assert requests.get("https://bare.example/", timeout=5).content == b"body"

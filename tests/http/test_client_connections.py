@@ -67,7 +67,7 @@ def test_a_refused_connection_is_requests_connection_error() -> None:
         port = unused.getsockname()[1]
     pool = ConnectionPool(f"http://127.0.0.1:{port}")
     with pytest.raises(requests.ConnectionError, match="cannot connect"):
-        pool.send(_get(f"http://127.0.0.1:{port}/x"), timeout=TIMEOUT, verify=True)
+        pool.send(_get(f"http://127.0.0.1:{port}/x"), timeout=TIMEOUT)
 
 
 def test_a_base_url_that_is_not_http_is_refused() -> None:
@@ -133,10 +133,10 @@ def test_a_connection_the_server_closed_while_idle_is_replaced(
 ) -> None:
     base, connections = odd_server
     pool = ConnectionPool(base)
-    first = pool.send(_get(base + "/drop-after"), timeout=TIMEOUT, verify=True)
+    first = pool.send(_get(base + "/drop-after"), timeout=TIMEOUT)
     _wait_until(lambda: pool._idle and _closed_by_peer(pool._idle[0].sock))
-    second = pool.send(_get(base + "/x"), timeout=TIMEOUT, verify=True)
-    third = pool.send(_get(base + "/x"), timeout=TIMEOUT, verify=True)
+    second = pool.send(_get(base + "/x"), timeout=TIMEOUT)
+    third = pool.send(_get(base + "/x"), timeout=TIMEOUT)
     assert [first.status_code, second.status_code, third.status_code] == [200, 200, 200]
     assert connections[0] != connections[1] == connections[2]
     pool.close()
@@ -145,9 +145,9 @@ def test_a_connection_the_server_closed_while_idle_is_replaced(
 def test_an_answer_that_closes_is_not_reused(odd_server: tuple[str, list[int]]) -> None:
     base, connections = odd_server
     pool = ConnectionPool(base)
-    pool.send(_get(base + "/close"), timeout=TIMEOUT, verify=True)
+    pool.send(_get(base + "/close"), timeout=TIMEOUT)
     assert pool._idle == []
-    pool.send(_get(base + "/x"), timeout=TIMEOUT, verify=True)
+    pool.send(_get(base + "/x"), timeout=TIMEOUT)
     assert connections[0] != connections[1]
     pool.close()
 
@@ -156,7 +156,7 @@ def test_the_answer_reads_as_a_sessions_does(odd_server: tuple[str, list[int]]) 
     base, _ = odd_server
     pool = ConnectionPool(base)
     jar = requests.cookies.RequestsCookieJar()
-    ours = pool.send(_get(base + "/cookie"), timeout=TIMEOUT, verify=True, cookies=jar)
+    ours = pool.send(_get(base + "/cookie"), timeout=TIMEOUT, cookies=jar)
     theirs = requests.Session().get(base + "/cookie", timeout=TIMEOUT)
     assert ours.headers == theirs.headers
     assert ours.headers["x-repeated"] == "one, two"
@@ -166,7 +166,7 @@ def test_the_answer_reads_as_a_sessions_does(odd_server: tuple[str, list[int]]) 
     assert ours.cookies.get_dict() == theirs.cookies.get_dict() == {"session": "abc"}
     assert jar.get_dict() == {"session": "abc"}
     assert ours.elapsed.total_seconds() > 0
-    compressed = pool.send(_get(base + "/gzip"), timeout=TIMEOUT, verify=True)
+    compressed = pool.send(_get(base + "/gzip"), timeout=TIMEOUT)
     assert compressed.json() == {"ok": True}
     assert list(compressed.iter_content(4)) == [b'{"ok', b'": t', b"rue}"]
     pool.close()

@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from pytest_paysim import PaysimServer
-from pytest_paysim.server import PaysimClient
 from pytest_paysim.tls import VALID_DAYS, make_certificates
 
 
@@ -52,22 +51,6 @@ def test_the_server_is_trusted_through_its_ca_file_only(tmp_path: Path) -> None:
         created = server.client.post("/v1/payments", json={"amount": 100, "currency": "eur"})
         assert created.status_code == 201
         assert created.json()["payment_url"].startswith(server.url + "/pay/")
-
-
-def test_the_clients_own_connections_check_the_certificate_as_requests_does(
-    tmp_path: Path,
-) -> None:
-    with PaysimServer(https=True, cert_dir=tmp_path / "certs") as server:
-        path = "/v1/payments"
-        untrusting = PaysimClient(server.url, server.api_key)  # the system's CAs only
-        with pytest.raises(requests.exceptions.SSLError):
-            untrusting.get(path)
-        untrusting.session.verify = False  # as requests reads it: no check at all
-        assert untrusting.get(path).status_code == 200
-        untrusting.session.verify = server.ca_file  # a CA bundle's path
-        assert untrusting.get(path).status_code == 200
-        assert untrusting._short_path(untrusting.url_for(path), None)
-        untrusting.close()
 
 
 @pytest.mark.parametrize(
