@@ -2,7 +2,11 @@
 
 A generated suite of 500 trivial tests runs twice under ``pytest --paysim -p no:cacheprovider
 -q`` in a subprocess: once with every test requesting the ``paysim`` fixture (a reset before,
-checks after), once without. Per-test overhead = (time with - time without) / 500. Session
+checks after), once without. The suites' ``conftest.py`` sums the time of each test's whole
+run protocol (setup, call, teardown: where the fixture's work is), but the first test's (which
+starts the session's server); per-test overhead = (sum with - sum without) / 499. The same
+difference of the whole subprocesses' times, which adds start-up and collection and swings by
+a second on a shared machine, is kept as information ("whole run"). Session
 start overhead = ``pytest --paysim`` minus ``pytest`` (plugin off) on a 1-test suite (a test
 that requests no fixture, so only starting and stopping the server differs). Rounds alternate
 the configurations after one unmeasured warm-up run of each (which also writes the ``.pyc``
@@ -13,6 +17,7 @@ files); each figure is the median of the per-round differences::
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import resource
@@ -32,10 +37,37 @@ TARGET_PER_TEST_MS = 1.0
 TARGET_SESSION_S = 0.3
 
 
+_CONFTEST = """\
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+SPENT = {"wall": 0.0, "cpu": 0.0, "tests": 0}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield
+    SPENT["tests"] += 1
+    if SPENT["tests"] > 1:  # the first one starts the session's server
+        SPENT["wall"] += time.perf_counter() - wall
+        SPENT["cpu"] += time.process_time() - cpu
+
+
+def pytest_sessionfinish(session):
+    Path(__file__).with_name("spent.json").write_text(json.dumps(SPENT))
+"""
+
+
 def write_suite(directory: Path, tests: int, *, fixture: bool) -> Path:
-    """``tests`` trivial tests in files of 50, each requesting ``paysim`` when ``fixture``."""
+    """``tests`` trivial tests in files of 50, each requesting ``paysim`` when ``fixture``; its
+    ``conftest.py`` writes the time of the tests' protocols but the first to ``spent.json``."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (directory / "conftest.py").write_text(_CONFTEST, encoding="utf-8")
     argument = "paysim" if fixture else ""
     for first in range(0, tests, TESTS_PER_FILE):
         lines = []
@@ -93,7 +125,7 @@ def _children_cpu() -> float:
 
 def run(quick: bool) -> Section:
     section = Section("plugin_overhead", "Plugin overhead on a consumer suite")
-    tests, rounds, warm_up = (100, 1, 0) if quick else (500, 3, 1)
+    tests, rounds, warm_up = (100, 1, 0) if quick else (500, 5, 1)
     with tempfile.TemporaryDirectory(prefix="paysim-bench-") as temporary:
         root = Path(temporary)
         with_fixture = write_suite(root / "with_fixture", tests, fixture=True)
@@ -107,17 +139,21 @@ def run(quick: bool) -> Section:
         }
         times: dict[str, list[float]] = {name: [] for name in configs}
         cpu: dict[str, list[float]] = {name: [] for name in configs}
+        spent: dict[str, list[dict[str, float]]] = {"with": [], "without": []}
         for index in range(warm_up + rounds):
-            for name, (directory, plugin_on, passed) in configs.items():
+            for name in _order(configs, index):
+                directory, plugin_on, passed = configs[name]
                 elapsed, used = time_pytest(directory, plugin_on=plugin_on, expect_passed=passed)
                 if index >= warm_up:
                     times[name].append(elapsed)
                     cpu[name].append(used)
+                    if name in spent:
+                        spent[name].append(json.loads((directory / "spent.json").read_text()))
     per_test_target = at_most(TARGET_PER_TEST_MS, f"<= {TARGET_PER_TEST_MS:g} ms")
     session_target = at_most(TARGET_SESSION_S, f"<= {TARGET_SESSION_S:g} s")
-    for label, measured in (("wall", times), ("CPU", cpu)):
-        pairs = zip(measured["with"], measured["without"], strict=True)
-        per_test = [(w - wo) / tests * 1000 for w, wo in pairs]
+    for label, key in (("wall", "wall"), ("CPU", "cpu")):
+        pairs = zip(spent["with"], spent["without"], strict=True)
+        per_test = [(w[key] - wo[key]) / (tests - 1) * 1000 for w, wo in pairs]
         section.add(
             Figure.of_runs(
                 f"per-test overhead, {label} (paysim fixture)",
@@ -126,6 +162,14 @@ def run(quick: bool) -> Section:
                 target=per_test_target,
             )
         )
+    pairs = zip(times["with"], times["without"], strict=True)
+    section.add(
+        Figure.of_runs(
+            "per-test overhead, whole run, wall (information)",
+            [(w - wo) / tests * 1000 for w, wo in pairs],
+            "ms",
+        )
+    )
     for label, measured in (("wall", times), ("CPU", cpu)):
         session = [on - off for on, off in zip(measured["on"], measured["off"], strict=True)]
         section.add(
@@ -138,12 +182,20 @@ def run(quick: bool) -> Section:
     section.add(Figure.of_runs("1 test, --paysim", times["on"], "s"))
     section.add(Figure.of_runs("1 test, plugin off", times["off"], "s"))
     section.notes.append(
-        f"{tests} generated tests; `pytest [--paysim] -p no:cacheprovider -q` in a subprocess, "
-        f"wall time; {rounds} alternating round(s) after {warm_up} warm-up run(s) of each; "
-        "differences are taken within a round. CPU = user + system time of the pytest "
-        "process (server threads included), less disturbed by other load on the machine."
+        f"{tests} generated tests; `pytest [--paysim] -p no:cacheprovider -q` in a subprocess; "
+        f"{rounds} alternating round(s) after {warm_up} warm-up run(s) of each, every other "
+        "round in the reverse order; differences are taken within a round. Per-test overhead: "
+        "the suites' conftest sums each test's runtest protocol (setup, call, teardown) but "
+        "the first's, in wall time and in CPU time of the pytest process (server threads "
+        "included); 'whole run' and the session figures time the subprocesses."
     )
     return section
+
+
+def _order(configs: dict[str, object], index: int) -> list[str]:
+    """The configurations in their order, reversed every other round."""
+    names = list(configs)
+    return names if index % 2 == 0 else names[::-1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
