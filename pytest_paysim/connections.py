@@ -50,7 +50,6 @@ MAX_IDLE = 10
 """Idle connections kept for reuse (``requests``' default pool size); more are closed."""
 
 _Timeout = float | tuple[float | None, float | None] | None
-_BODYLESS_STATUSES = frozenset({204, 304})
 
 
 class ConnectionPool:
@@ -177,9 +176,7 @@ class ConnectionPool:
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
         response.headers = headers
         response.encoding = get_encoding_from_headers(headers)
-        if request.method == "HEAD" or answer.status in _BODYLESS_STATUSES:
-            content = b""
-        elif "Content-Encoding" in headers and content:
+        if "Content-Encoding" in headers and content:  # (HEAD, 204, 304: http.client reads none)
             content = _decoded(content, headers, request)
         response._content = content
         response._content_consumed = True  # type: ignore[attr-defined]

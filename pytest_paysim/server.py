@@ -76,11 +76,10 @@ class PaysimClient:
         self.session.headers["Authorization"] = f"Bearer {api_key}"
         self.session.verify = verify
         self._adapter = self.session.get_adapter(self.base_url + "/")
-        self._pool: ConnectionPool | None = None
-        self._short_path_prefixes: tuple[str, ...] = ()
+        self._short_path_prefixes = (self.base_url + "/v1/", self.base_url + "/_paysim/")
+        self._pool: ConnectionPool | None = None  # https: TLS stays the session's
         if self.base_url.startswith("http://"):
             self._pool = ConnectionPool(self.base_url, adapter=self._adapter)
-            self._short_path_prefixes = (self.base_url + "/v1/", self.base_url + "/_paysim/")
 
     def url_for(self, path: str) -> str:
         """The absolute URL of ``path``."""
@@ -101,7 +100,8 @@ class PaysimClient:
     def _short_path(self, url: str, data: Any) -> bool:
         session = self.session
         return (
-            url.startswith(self._short_path_prefixes)  # these never redirect; pages do
+            self._pool is not None
+            and url.startswith(self._short_path_prefixes)  # these never redirect; pages do
             and isinstance(data, (bytes, str, type(None)))
             and not session.trust_env
             and session.auth is None
