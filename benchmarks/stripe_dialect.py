@@ -588,10 +588,7 @@ def _flow_rounds(
         section.add(
             Figure.of_runs(
                 "ratio flows/s paysim / localstripe, 1 client",
-                [
-                    p.per_second / o.per_second if o.per_second else 0.0
-                    for p, o in zip(paysim_runs, other_runs, strict=True)
-                ],
+                _paired_ratios(paysim_runs, other_runs, "per_second"),
                 "x",
             )
         )
@@ -612,10 +609,7 @@ def _flow_rounds(
         section.add(
             Figure.of_runs(
                 f"ratio flows/s paysim / localstripe, {many}",
-                [
-                    p.per_second / o.per_second if o.per_second else 0.0
-                    for p, o in zip(concurrent["paysim"], concurrent["localstripe"], strict=True)
-                ],
+                _paired_ratios(concurrent["paysim"], concurrent["localstripe"], "per_second"),
                 "x",
                 target=at_least(TARGET_FLOW_RATIO, f">= {TARGET_FLOW_RATIO:g} x localstripe"),
             )
@@ -623,10 +617,9 @@ def _flow_rounds(
         section.add(
             Figure.of_runs(
                 f"ratio server CPU per flow localstripe / paysim, {many}",
-                [
-                    o.server_ms_per_flow / p.server_ms_per_flow if p.server_ms_per_flow else 0.0
-                    for p, o in zip(concurrent["paysim"], concurrent["localstripe"], strict=True)
-                ],
+                _paired_ratios(
+                    concurrent["localstripe"], concurrent["paysim"], "server_ms_per_flow"
+                ),
                 "x",
             )
         )
@@ -658,10 +651,7 @@ def _flow_rounds(
         section.add(
             Figure.of_runs(
                 "ratio server CPU per flow localstripe / paysim",
-                [
-                    o.server_ms_per_flow / p.server_ms_per_flow if p.server_ms_per_flow else 0.0
-                    for p, o in zip(paysim_runs, other_runs, strict=True)
-                ],
+                _paired_ratios(other_runs, paysim_runs, "server_ms_per_flow"),
                 "x",
             )
         )
@@ -721,6 +711,16 @@ def _flow_rounds(
 
 
 # -- profile -----------------------------------------------------------------------------------
+
+
+def _paired_ratios(tops: Sequence[Any], bottoms: Sequence[Any], figure: str) -> list[float]:
+    """``figure`` of each round's top run over the same round's bottom run (0 where the bottom
+    measured nothing)."""
+    ratios = []
+    for top, bottom in zip(tops, bottoms, strict=True):
+        below = getattr(bottom, figure)
+        ratios.append(getattr(top, figure) / below if below else 0.0)
+    return ratios
 
 
 def profile_flow(flows: int = 300, top: int = 20) -> dict[str, str]:
